@@ -1,0 +1,46 @@
+/*
+ * The interposed allocation family. Every entry point compares the request
+ * with alloc_large_threshold and, below it, tail-calls the private jemalloc
+ * directly: one load, one compare and one jump over plain jemalloc. At or
+ * above it, the request takes a non-inlined slow path that asks the
+ * governor first.
+ */
+#ifndef SX_ALLOC_H
+#define SX_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common.h"
+
+/*
+ * Requests of at least this many bytes go through the governor. SIZE_MAX
+ * until start-up has read the options, and when the shim is disabled, so
+ * that nothing takes the slow path before the governor exists.
+ */
+SX_HIDDEN extern size_t alloc_large_threshold;
+
+/* Kinds of request, for the governor's messages and counters. */
+typedef enum {
+	ALLOC_KIND_MALLOC,
+	ALLOC_KIND_CALLOC,
+	ALLOC_KIND_REALLOC,
+	ALLOC_KIND_ALIGNED,
+	ALLOC_KIND_CXX_NEW,
+	ALLOC_KIND_MMAP,
+	ALLOC_KIND_MREMAP,
+	ALLOC_KIND_COUNT
+} alloc_kind_t;
+
+/* Returns the kind's name as the C function or operator is called. */
+SX_HIDDEN const char *alloc_kind_name(alloc_kind_t kind);
+
+/*
+ * Asks the governor whether bytes of new memory may be committed. Returns
+ * true to go ahead. Returns false, with errno set to ENOMEM, to refuse.
+ * A nested call from the governor's own work (cleanup hooks, logging)
+ * is always admitted.
+ */
+SX_HIDDEN bool alloc_admit(size_t bytes, alloc_kind_t kind);
+
+#endif

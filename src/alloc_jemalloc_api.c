@@ -1,0 +1,97 @@
+/*
+ * jemalloc's non-standard API (mallocx, sdallocx, mallctl, ...). A program
+ * linked with -ljemalloc resolves these to the shim's copy, so its pointers
+ * and the shim's malloc/free stay in one heap. These forward without
+ * governor checks, except mallocx and rallocx at or above the threshold.
+ */
+#include <stddef.h>
+
+#include "alloc.h"
+#include "je.h"
+
+SX_EXPORT void *
+mallocx(size_t size, int flags)
+{
+	if (SX_UNLIKELY(size >= alloc_large_threshold)
+	    && !alloc_admit(size, ALLOC_KIND_MALLOC)) {
+		return NULL;
+	}
+	return sej_mallocx(size, flags);
+}
+
+SX_EXPORT void *
+rallocx(void *ptr, size_t size, int flags)
+{
+	if (SX_UNLIKELY(size >= alloc_large_threshold)) {
+		size_t old_size = sej_sallocx(ptr, 0);
+
+		if (size > old_size && !alloc_admit(size - old_size, ALLOC_KIND_REALLOC)) {
+			return NULL;
+		}
+	}
+	return sej_rallocx(ptr, size, flags);
+}
+
+SX_EXPORT size_t
+xallocx(void *ptr, size_t size, size_t extra, int flags)
+{
+	return sej_xallocx(ptr, size, extra, flags);
+}
+
+SX_EXPORT size_t
+sallocx(const void *ptr, int flags)
+{
+	return sej_sallocx(ptr, flags);
+}
+
+SX_EXPORT void
+dallocx(void *ptr, int flags)
+{
+	sej_dallocx(ptr, flags);
+}
+
+SX_EXPORT void
+sdallocx(void *ptr, size_t size, int flags)
+{
+	sej_sdallocx(ptr, size, flags);
+}
+
+SX_EXPORT size_t
+nallocx(size_t size, int flags)
+{
+	return sej_nallocx(size, flags);
+}
+
+SX_EXPORT int
+mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+{
+	return sej_mallctl(name, oldp, oldlenp, newp, newlen);
+}
+
+SX_EXPORT int
+mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp)
+{
+	return sej_mallctlnametomib(name, mibp, miblenp);
+}
+
+SX_EXPORT int
+mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+    void *newp, size_t newlen)
+{
+	return sej_mallctlbymib(mib, miblen, oldp, oldlenp, newp, newlen);
+}
+
+SX_EXPORT void
+malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque,
+    const char *opts)
+{
+	sej_malloc_stats_print(write_cb, cbopaque, opts);
+}
+
+/* glibc's malloc_trim: give freed memory back, as glibc does. Returns 1 if any was released. */
+SX_EXPORT int
+malloc_trim(size_t pad)
+{
+	(void)pad;
+	return je_purge_all() > 0;
+}

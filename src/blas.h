@@ -1,0 +1,151 @@
+/*
+ * BLAS/LAPACK interposition. The shim exports the names of the heavy BLAS
+ * and LAPACK routines (gemm and the drivers behind numpy.linalg), in four
+ * spellings each: plain (dgemm_, cblas_dgemm), 64-bit integer (dgemm_64_,
+ * cblas_dgemm64_) and the scipy_-prefixed ones of numpy's and scipy's
+ * wheels (scipy_dgemm_, scipy_dgemm_64_, scipy_cblas_dgemm64_). Each
+ * wrapper estimates the call's floating-point operations, passes the BLAS
+ * gate point when the estimate is above blas_min_flops, and forwards every
+ * argument unchanged to the real routine.
+ *
+ * The real routine is found in the loaded object that defines the same
+ * name (see blas_resolve.c); numpy loads BLAS in a local scope, where
+ * dlsym(RTLD_NEXT) finds nothing.
+ *
+ * When no loaded object defines the name, the wrapper logs an error once
+ * and returns without touching its outputs; LAPACK wrappers then set *info
+ * to BLAS_INFO_UNRESOLVED.
+ */
+#ifndef SX_BLAS_H
+#define SX_BLAS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+/* LAPACK info of a call whose routine no loaded library defines; real LAPACK uses -1..-20. */
+#define BLAS_INFO_UNRESOLVED (-1000)
+
+/* The cached address of one real routine. */
+typedef struct {
+	const char *name;
+	_Atomic(void *) address;      /* NULL until resolved */
+	_Atomic bool reported;        /* the "not found" error was logged */
+	bool optional;                /* absence is normal: log nothing */
+} blas_symbol_t;
+
+#define BLAS_SYMBOL_INIT(NAME) { (NAME), NULL, false, false }
+#define BLAS_SYMBOL_OPTIONAL(NAME) { (NAME), NULL, false, true }
+
+/*
+ * Looks name up in every loaded object except the shim, in load order, and
+ * returns the first definition, or NULL. Calls dlopen(RTLD_NOLOAD) and
+ * dlsym, so it may allocate; never call it on the allocation path.
+ */
+SX_HIDDEN void *blas_resolve(const char *name);
+
+/* Slow path of blas_symbol_get: resolves and caches, logging the outcome once. */
+SX_HIDDEN void *blas_symbol_resolve(blas_symbol_t *symbol);
+
+/* Returns the real routine, or NULL when no loaded object defines it yet. */
+static inline void *
+blas_symbol_get(blas_symbol_t *symbol)
+{
+	void *address = atomic_load_explicit(&symbol->address, memory_order_acquire);
+
+	if (SX_LIKELY(address != NULL)) {
+		return address;
+	}
+	return blas_symbol_resolve(symbol);
+}
+
+/* Nesting depth of wrapped calls on this thread (LAPACK calling BLAS through the PLT). */
+SX_HIDDEN extern SX_TLS unsigned blas_depth;
+
+/*
+ * Starts a wrapped call. The outermost call on a thread is counted, and when
+ * flops is above blas_min_flops it passes the BLAS gate point and adjusts
+ * the BLAS library's thread count. Nested calls only count depth.
+ */
+SX_HIDDEN void blas_call_enter_outermost(const char *name, double flops);
+
+static inline void
+blas_call_enter(const char *name, double flops)
+{
+	if (blas_depth++ == 0) {
+		blas_call_enter_outermost(name, flops);
+	}
+}
+
+static inline void
+blas_call_leave(void)
+{
+	blas_depth--;
+}
+
+/*
+ * Clamps the BLAS library's threads to gate_worker_limit while over_limit,
+ * and restores the previous count once it is not. Cheap when the state
+ * does not change.
+ */
+SX_HIDDEN void blas_threads_update(bool over_limit);
+
+/*
+ * Floating-point operation estimates for real arithmetic (LAPACK Working
+ * Note 41 counts); complex wrappers multiply by 4. Integers are the
+ * routine's dimensions, already dereferenced.
+ */
+SX_HIDDEN double blas_flops_gemm(int64_t m, int64_t n, int64_t k);
+SX_HIDDEN double blas_flops_getrf(int64_t m, int64_t n);
+SX_HIDDEN double blas_flops_getri(int64_t n);
+SX_HIDDEN double blas_flops_gesv(int64_t n, int64_t nrhs);
+SX_HIDDEN double blas_flops_potrf(int64_t n);
+SX_HIDDEN double blas_flops_geqrf(int64_t m, int64_t n);
+SX_HIDDEN double blas_flops_syevd(int64_t n, char jobz);
+SX_HIDDEN double blas_flops_geev(int64_t n);
+SX_HIDDEN double blas_flops_gesdd(int64_t m, int64_t n, char jobz);
+SX_HIDDEN double blas_flops_gelsd(int64_t m, int64_t n, int64_t nrhs);
+
+/* Factor applied to real flop counts for complex routines. */
+#define BLAS_COMPLEX_FACTOR 4.0
+
+/*
+ * One wrapper: NAME is the exported symbol, PARAMS its parenthesised
+ * parameter list, ARGS the same names as an argument list, FLOPS the
+ * estimate (may use the parameters), ON_MISSING a statement run when the
+ * real routine is missing (e.g. setting *info).
+ */
+#define BLAS_WRAPPER(NAME, PARAMS, ARGS, FLOPS, ON_MISSING)                      \
+	SX_EXPORT void NAME PARAMS;                                              \
+	SX_EXPORT void NAME PARAMS                                               \
+	{                                                                        \
+		static blas_symbol_t symbol = BLAS_SYMBOL_INIT(#NAME);          \
+		void (*real) PARAMS = (void (*) PARAMS)blas_symbol_get(&symbol); \
+                                                                                 \
+		if (SX_UNLIKELY(real == NULL)) {                                 \
+			ON_MISSING;                                              \
+			return;                                                  \
+		}                                                                \
+		blas_call_enter(#NAME, (FLOPS));                                 \
+		real ARGS;                                                       \
+		blas_call_leave();                                               \
+	}
+
+/*
+ * Instantiates ROUTINE(NAME, INT, ...) for the four Fortran spellings of
+ * BASE: BASE_ and scipy_BASE_ with 32-bit integers, BASE_64_ and
+ * scipy_BASE_64_ with 64-bit integers.
+ */
+#define BLAS_FORTRAN_SPELLINGS(ROUTINE, BASE, ...)                               \
+	ROUTINE(BASE##_, int32_t, __VA_ARGS__)                                   \
+	ROUTINE(BASE##_64_, int64_t, __VA_ARGS__)                                \
+	ROUTINE(scipy_##BASE##_, int32_t, __VA_ARGS__)                           \
+	ROUTINE(scipy_##BASE##_64_, int64_t, __VA_ARGS__)
+
+/* A LAPACK call asking only for the workspace size (lwork = -1) does no work. */
+#define BLAS_WORKSPACE_QUERY(LWORK) (*(LWORK) == -1)
+
+#endif

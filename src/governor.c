@@ -1,0 +1,327 @@
+/*
+ * The governor's decision for large requests: predict, clean up, stall with
+ * a deadline, refuse. See governor.h for the contract.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "fmt.h"
+#include "governor.h"
+#include "je.h"
+#include "log.h"
+#include "options.h"
+
+/* A sample of the limits is reused for this long before files are read again. */
+#define GOVERNOR_SAMPLE_INTERVAL_MS 5
+/* First and longest sleep of a stall's exponential backoff. */
+#define GOVERNOR_BACKOFF_FIRST_MS 1
+#define GOVERNOR_BACKOFF_MAX_MS 100
+
+/* The compact result of one sample, all the decision needs. */
+typedef struct {
+	uint64_t time_ms;
+	uint64_t granted_mark;    /* governor_granted_bytes when sampled */
+	uint64_t headroom_bytes;  /* UINT64_MAX: no limit anywhere */
+	uint64_t limit_bytes;
+	uint64_t usage_bytes;
+	uint64_t margin_bytes;
+	limit_source_t source;
+} governor_sample_t;
+
+static pthread_mutex_t governor_sample_lock = PTHREAD_MUTEX_INITIALIZER;
+static governor_sample_t governor_sample;
+
+/* Bytes admitted since start; those since the last sample are not yet in its usage. */
+static _Atomic uint64_t governor_granted_bytes;
+
+static struct {
+	_Atomic uint64_t peak_footprint_bytes;
+	_Atomic uint64_t largest_request_bytes;
+	_Atomic uint64_t large_requests;
+	_Atomic uint64_t stalls;
+	_Atomic uint64_t stall_ms;
+	_Atomic uint64_t refusals;
+	_Atomic uint64_t psi_waits;
+	_Atomic uint64_t purged_bytes;
+} governor_counts;
+
+/* Set while this thread is inside the governor; nested requests are admitted. */
+static SX_TLS int governor_depth;
+
+static log_limiter_t governor_predict_limiter;
+static log_limiter_t governor_refuse_limiter;
+static log_limiter_t governor_stall_limiter;
+static log_limiter_t governor_psi_limiter;
+
+static void
+governor_store_max(_Atomic uint64_t *target, uint64_t value)
+{
+	uint64_t current = atomic_load_explicit(target, memory_order_relaxed);
+
+	while (value > current && !atomic_compare_exchange_weak(target, &current, value)) {
+	}
+}
+
+static size_t
+governor_purge_hook(void *arg)
+{
+	size_t released;
+
+	(void)arg;
+	released = je_purge_all();
+	atomic_fetch_add(&governor_counts.purged_bytes, released);
+	return released;
+}
+
+void
+governor_init(void)
+{
+	governor_discover_limits();
+	cleanup_register(governor_purge_hook, NULL, 0, "jemalloc purge");
+}
+
+/* Reads the limits into governor_sample; the caller holds governor_sample_lock. */
+static void
+governor_take_sample_locked(uint64_t now_ms)
+{
+	governor_view_t view;
+
+	/* The mark is read before the files, so grants made meanwhile count twice, never zero times. */
+	governor_sample.granted_mark = atomic_load(&governor_granted_bytes);
+	governor_read_view(&view);
+
+	governor_sample.time_ms = now_ms;
+	governor_sample.headroom_bytes = view.headroom_bytes;
+	governor_sample.limit_bytes = view.effective_limit_bytes;
+	governor_sample.usage_bytes = view.effective_usage_bytes;
+	governor_sample.margin_bytes = view.margin_bytes;
+	governor_sample.source = view.effective_source;
+	governor_store_max(&governor_counts.peak_footprint_bytes, view.rss_bytes);
+}
+
+/* Copies a sample no older than GOVERNOR_SAMPLE_INTERVAL_MS, or a fresh one if force. */
+static void
+governor_get_sample(bool force, governor_sample_t *out)
+{
+	uint64_t now_ms = log_monotonic_ms();
+
+	pthread_mutex_lock(&governor_sample_lock);
+	if (force || governor_sample.time_ms == 0
+	    || now_ms - governor_sample.time_ms >= GOVERNOR_SAMPLE_INTERVAL_MS) {
+		governor_take_sample_locked(now_ms);
+	}
+	*out = governor_sample;
+	pthread_mutex_unlock(&governor_sample_lock);
+}
+
+/* Headroom left for new requests: the sample's, less what was granted since. */
+static uint64_t
+governor_headroom(const governor_sample_t *sample)
+{
+	uint64_t granted = atomic_load(&governor_granted_bytes) - sample->granted_mark;
+
+	if (sample->headroom_bytes == UINT64_MAX) {
+		return UINT64_MAX;
+	}
+	return sample->headroom_bytes > granted ? sample->headroom_bytes - granted : 0;
+}
+
+static bool
+governor_fits(size_t bytes, bool force)
+{
+	governor_sample_t sample;
+
+	governor_get_sample(force, &sample);
+	return bytes <= governor_headroom(&sample);
+}
+
+static void
+governor_sleep_ms(uint64_t ms)
+{
+	struct timespec delay = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	/* EINTR ends the sleep early; the caller's loop checks its deadline again. */
+	nanosleep(&delay, NULL);
+}
+
+/*
+ * Waits, bounded by options.psi_wait_ms, while memory PSI "some avg10" is
+ * above options.psi_threshold_percent, so reclaim can catch up.
+ */
+static void
+governor_wait_for_psi(size_t bytes, alloc_kind_t kind)
+{
+	uint64_t deadline_ms = log_monotonic_ms() + options.psi_wait_ms;
+	psi_reading_t psi;
+	bool waited = false;
+
+	while (limits_read_psi(options.proc_root, "memory", &psi) == 0 && psi.present
+	    && psi.some_avg10 > options.psi_threshold_percent
+	    && log_monotonic_ms() < deadline_ms) {
+		if (!waited) {
+			atomic_fetch_add(&governor_counts.psi_waits, 1);
+			log_limited(&governor_psi_limiter, 5000, LOG_LEVEL_WARN,
+			    "memory pressure %.1f%% (PSI some avg10) is above %.1f%%: %s of %zu "
+			    "bytes waits up to %llu ms for reclaim", psi.some_avg10,
+			    options.psi_threshold_percent, alloc_kind_name(kind), bytes,
+			    (unsigned long long)options.psi_wait_ms);
+			waited = true;
+		}
+		governor_sleep_ms(10);
+	}
+}
+
+static void
+governor_log_prediction(size_t bytes, const char *outcome)
+{
+	governor_sample_t sample;
+	uint64_t granted;
+
+	governor_get_sample(false, &sample);
+	granted = atomic_load(&governor_granted_bytes) - sample.granted_mark;
+	log_limited(&governor_predict_limiter, 1000, LOG_LEVEL_INFO,
+	    "Operation impact prediction: current %llu MB, predicted %llu MB, limit %llu MB "
+	    "(%s, margin %llu MB): %s",
+	    (unsigned long long)((sample.usage_bytes + granted) / SX_MIB),
+	    (unsigned long long)((sample.usage_bytes + granted + bytes) / SX_MIB),
+	    (unsigned long long)(sample.limit_bytes / SX_MIB),
+	    limits_source_name(sample.source),
+	    (unsigned long long)(sample.margin_bytes / SX_MIB), outcome);
+}
+
+/* True when the request could fit if everything else the process holds went away. */
+static bool
+governor_could_ever_fit(size_t bytes)
+{
+	governor_sample_t sample;
+
+	governor_get_sample(false, &sample);
+	return sample.headroom_bytes == UINT64_MAX
+	    || bytes <= sample.limit_bytes - sample.margin_bytes;
+}
+
+/* Stalls with exponential backoff until the request fits or the stall timeout passes. */
+static bool
+governor_stall(size_t bytes, alloc_kind_t kind)
+{
+	uint64_t start_ms = log_monotonic_ms();
+	uint64_t deadline_ms = start_ms + options.stall_timeout_ms;
+	uint64_t backoff_ms = GOVERNOR_BACKOFF_FIRST_MS;
+	bool fits = false;
+
+	atomic_fetch_add(&governor_counts.stalls, 1);
+	log_limited(&governor_stall_limiter, 2000, LOG_LEVEL_WARN,
+	    "stalling %s of %zu bytes for up to %llu ms: memory is above the limit minus "
+	    "the margin", alloc_kind_name(kind), bytes,
+	    (unsigned long long)options.stall_timeout_ms);
+
+	while (!fits) {
+		uint64_t now_ms = log_monotonic_ms();
+
+		if (now_ms >= deadline_ms) {
+			break;
+		}
+		governor_sleep_ms(backoff_ms < deadline_ms - now_ms ? backoff_ms
+		    : deadline_ms - now_ms);
+		backoff_ms = backoff_ms * 2 > GOVERNOR_BACKOFF_MAX_MS
+		    ? GOVERNOR_BACKOFF_MAX_MS : backoff_ms * 2;
+		/* Other threads may have freed blocks that jemalloc keeps: give them back. */
+		governor_purge_hook(NULL);
+		fits = governor_fits(bytes, true);
+	}
+	atomic_fetch_add(&governor_counts.stall_ms, log_monotonic_ms() - start_ms);
+	return fits;
+}
+
+static bool
+governor_decide(size_t bytes, alloc_kind_t kind)
+{
+	char reason[96];
+
+	if (options.psi_threshold_percent > 0) {
+		governor_wait_for_psi(bytes, kind);
+	}
+	if (governor_fits(bytes, false)) {
+		return true;
+	}
+
+	/* Over the line: give back what the program freed, then look again. */
+	fmt_format(reason, sizeof(reason), "before a %s of %zu bytes", alloc_kind_name(kind),
+	    bytes);
+	cleanup_run_all(reason);
+	if (governor_fits(bytes, true)) {
+		governor_log_prediction(bytes, "admitted after cleanup");
+		return true;
+	}
+
+	if (governor_could_ever_fit(bytes) && options.stall_timeout_ms > 0
+	    && governor_stall(bytes, kind)) {
+		governor_log_prediction(bytes, "admitted after a stall");
+		return true;
+	}
+
+	governor_log_prediction(bytes, "refused");
+	atomic_fetch_add(&governor_counts.refusals, 1);
+	log_limited(&governor_refuse_limiter, 1000, LOG_LEVEL_WARN,
+	    "refused %s of %zu bytes (%llu MB): it would cross the memory limit minus the "
+	    "safety margin; returning ENOMEM", alloc_kind_name(kind), bytes,
+	    (unsigned long long)(bytes / SX_MIB));
+	return false;
+}
+
+bool
+governor_admit(size_t bytes, alloc_kind_t kind)
+{
+	bool admitted;
+
+	if (governor_depth > 0) {
+		return true;
+	}
+	governor_depth++;
+
+	atomic_fetch_add(&governor_counts.large_requests, 1);
+	governor_store_max(&governor_counts.largest_request_bytes, bytes);
+	admitted = governor_decide(bytes, kind);
+	if (admitted) {
+		atomic_fetch_add(&governor_granted_bytes, bytes);
+	}
+
+	governor_depth--;
+	return admitted;
+}
+
+void
+governor_read_counters(governor_counters_t *out)
+{
+	out->peak_footprint_bytes = atomic_load(&governor_counts.peak_footprint_bytes);
+	out->largest_request_bytes = atomic_load(&governor_counts.largest_request_bytes);
+	out->large_requests = atomic_load(&governor_counts.large_requests);
+	out->stalls = atomic_load(&governor_counts.stalls);
+	out->stall_ms = atomic_load(&governor_counts.stall_ms);
+	out->refusals = atomic_load(&governor_counts.refusals);
+	out->psi_waits = atomic_load(&governor_counts.psi_waits);
+	out->purged_bytes = atomic_load(&governor_counts.purged_bytes);
+}
+
+void
+governor_fork_prepare(void)
+{
+	pthread_mutex_lock(&governor_sample_lock);
+}
+
+void
+governor_fork_parent(void)
+{
+	pthread_mutex_unlock(&governor_sample_lock);
+}
+
+void
+governor_fork_child(void)
+{
+	pthread_mutex_init(&governor_sample_lock, NULL);
+}

@@ -1,0 +1,215 @@
+/*
+ * The safeexec launcher:
+ *   safeexec [OPTIONS] [--] COMMAND [ARGS...]   run COMMAND under the shim
+ *   safeexec [OPTIONS] config                   print the effective settings
+ *   safeexec [OPTIONS] status [--json]          print what the shim would see now
+ * Every entry of the option table is a long option (memory_limit becomes
+ * --memory-limit), passed to the command as its SAFEEXEC_* variable.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "launcher.h"
+#include "log.h"
+#include "options.h"
+#include "options_table.h"
+
+#ifndef SAFEEXEC_LIBDIR
+#define SAFEEXEC_LIBDIR "/usr/local/lib"
+#endif
+#ifndef SAFEEXEC_VERSION
+#define SAFEEXEC_VERSION "unknown"
+#endif
+
+#define LAUNCHER_SHIM_NAME "libsafeexec.so"
+/* getopt_long values for options not in the table. */
+enum { LAUNCHER_OPT_HELP = 1000, LAUNCHER_OPT_VERSION, LAUNCHER_OPT_CONFIG_FILE };
+
+typedef struct {
+	const char *key;
+	const char *value;
+} launcher_setting_t;
+
+static void
+launcher_print_help(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+	    "Usage: safeexec [OPTIONS] [--] COMMAND [ARGS...]\n"
+	    "       safeexec [OPTIONS] config\n"
+	    "       safeexec [OPTIONS] status [--json]\n"
+	    "\n"
+	    "Runs COMMAND with libsafeexec.so preloaded: large allocations are checked\n"
+	    "against the tightest memory limit, refused with ENOMEM (MemoryError in\n"
+	    "Python) instead of letting the OOM killer end the process, and heavy BLAS\n"
+	    "calls pause while the CPU is too hot or overloaded. The exit status is\n"
+	    "COMMAND's; 127 if it was not found, 126 if it could not run, 2 for invalid\n"
+	    "options.\n"
+	    "\n"
+	    "Options (each also settable as the SAFEEXEC_* variable shown, or in a config\n"
+	    "file as key = value):\n"
+	    "  --config FILE          read settings from FILE instead of\n"
+	    "                         /etc/safeexec.conf and ~/.config/safeexec/safeexec.conf\n"
+	    "  -h, --help             print this help\n"
+	    "  -V, --version          print the version\n");
+	for (i = 0; i < option_entry_count; i++) {
+		char env_name[64], flag[64];
+		size_t j;
+
+		options_env_name(option_entries[i].key, env_name, sizeof(env_name));
+		snprintf(flag, sizeof(flag), "--%s", option_entries[i].key);
+		for (j = 0; flag[j] != '\0'; j++) {
+			flag[j] = flag[j] == '_' ? '-' : flag[j];
+		}
+		fprintf(out, "  %s VALUE\n      %s (%s, default '%s')\n", flag,
+		    option_entries[i].help, env_name, option_entries[i].default_text);
+	}
+}
+
+/* Builds getopt_long's table: one entry per option-table key, with hyphens. */
+static struct option *
+launcher_build_long_options(char names[][64])
+{
+	struct option *long_options = calloc(option_entry_count + 4, sizeof(*long_options));
+	size_t i, j, count = 0;
+
+	if (long_options == NULL) {
+		return NULL;
+	}
+	for (i = 0; i < option_entry_count; i++) {
+		snprintf(names[i], 64, "%s", option_entries[i].key);
+		for (j = 0; names[i][j] != '\0'; j++) {
+			names[i][j] = names[i][j] == '_' ? '-' : names[i][j];
+		}
+		long_options[count++] = (struct option){ names[i], required_argument, NULL,
+		    (int)i };
+	}
+	long_options[count++] = (struct option){ "help", no_argument, NULL, LAUNCHER_OPT_HELP };
+	long_options[count++] = (struct option){ "version", no_argument, NULL,
+	    LAUNCHER_OPT_VERSION };
+	long_options[count++] = (struct option){ "config", required_argument, NULL,
+	    LAUNCHER_OPT_CONFIG_FILE };
+	return long_options;
+}
+
+/* Validates one command-line setting with the shim's own parser. */
+static bool
+launcher_check_setting(const launcher_setting_t *setting)
+{
+	char origin[96];
+
+	snprintf(origin, sizeof(origin), "--%s", setting->key);
+	return options_set(setting->key, setting->value, OPTION_SOURCE_ENV, origin);
+}
+
+/* Exports the settings as SAFEEXEC_* so the shim in COMMAND reads them. */
+static int
+launcher_export_settings(const launcher_setting_t *settings, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		char env_name[64];
+
+		options_env_name(settings[i].key, env_name, sizeof(env_name));
+		if (setenv(env_name, settings[i].value, 1) != 0) {
+			fprintf(stderr, "safeexec: setenv %s failed: %s\n", env_name,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Loads options as the shim would, then applies the command line on top. */
+static bool
+launcher_load_options(const launcher_setting_t *settings, size_t count)
+{
+	bool valid = true;
+	size_t i;
+
+	options_load();
+	for (i = 0; i < count; i++) {
+		valid = launcher_check_setting(&settings[i]) && valid;
+	}
+	return valid;
+}
+
+int
+main(int argc, char **argv)
+{
+	char names[128][64];
+	struct option *long_options;
+	launcher_setting_t *settings;
+	size_t setting_count = 0;
+	int opt;
+
+	if (option_entry_count > SX_ARRAY_SIZE(names)) {
+		fprintf(stderr, "safeexec: internal error: option table too large\n");
+		return 2;
+	}
+	long_options = launcher_build_long_options(names);
+	settings = calloc((size_t)argc + 1, sizeof(*settings));
+	if (long_options == NULL || settings == NULL) {
+		fprintf(stderr, "safeexec: out of memory\n");
+		return 2;
+	}
+
+	/* "+": stop at the first non-option, which is COMMAND or a subcommand. */
+	while ((opt = getopt_long(argc, argv, "+hV", long_options, NULL)) != -1) {
+		if (opt == 'h' || opt == LAUNCHER_OPT_HELP) {
+			launcher_print_help(stdout);
+			return 0;
+		}
+		if (opt == 'V' || opt == LAUNCHER_OPT_VERSION) {
+			printf("safeexec %s\n", SAFEEXEC_VERSION);
+			return 0;
+		}
+		if (opt == LAUNCHER_OPT_CONFIG_FILE) {
+			setenv("SAFEEXEC_CONFIG", optarg, 1);
+			continue;
+		}
+		if (opt >= 0 && (size_t)opt < option_entry_count) {
+			settings[setting_count].key = option_entries[opt].key;
+			settings[setting_count].value = optarg;
+			setting_count++;
+			continue;
+		}
+		fprintf(stderr, "Try 'safeexec --help' for the options.\n");
+		return 2;
+	}
+
+	if (optind >= argc) {
+		fprintf(stderr, "safeexec: missing COMMAND\nTry 'safeexec --help' for usage.\n");
+		return 2;
+	}
+	if (!launcher_load_options(settings, setting_count)) {
+		fprintf(stderr, "safeexec: invalid option value (see the message above)\n");
+		return 2;
+	}
+
+	/* After "--", a COMMAND called config or status is run, not taken as a subcommand. */
+	if (strcmp(argv[optind - 1], "--") == 0) {
+		if (launcher_export_settings(settings, setting_count) != 0) {
+			return 2;
+		}
+		return launcher_exec(argv + optind);
+	}
+	if (strcmp(argv[optind], "config") == 0) {
+		return launcher_print_config(stdout);
+	}
+	if (strcmp(argv[optind], "status") == 0) {
+		return launcher_print_status(stdout, optind + 1 < argc
+		    && strcmp(argv[optind + 1], "--json") == 0);
+	}
+	if (launcher_export_settings(settings, setting_count) != 0) {
+		return 2;
+	}
+	return launcher_exec(argv + optind);
+}

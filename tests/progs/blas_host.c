@@ -1,0 +1,36 @@
+/*
+ * `blas_host CALLER.so [TEMP_FILE]`: loads a library with dlopen(RTLD_LOCAL),
+ * the way Python loads numpy's extension modules, and runs its
+ * blas_caller_run. Exits with the number of failed checks.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+
+typedef int (*caller_run_fn)(const char *temp_path);
+
+int
+main(int argc, char **argv)
+{
+	void *handle;
+	caller_run_fn run;
+	int failures;
+
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: blas_host CALLER.so [TEMP_FILE]\n");
+		return 2;
+	}
+	handle = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+	if (handle == NULL) {
+		fprintf(stderr, "dlopen failed: %s\n", dlerror());
+		return 2;
+	}
+	*(void **)&run = dlsym(handle, "blas_caller_run");
+	if (run == NULL) {
+		fprintf(stderr, "blas_caller_run not found in %s\n", argv[1]);
+		return 2;
+	}
+	failures = run(argc == 3 ? argv[2] : NULL);
+	fflush(stdout);
+	dlclose(handle);
+	return failures;
+}
