@@ -1,6 +1,6 @@
 /*
- * Squares a large array in batches that fit the memory left, keeping each
- * finished batch. Build and run:
+ * Squares the rows of a matrix in batches that fit the memory left and the
+ * L3 cache, keeping each finished batch. Build and run:
  *   cc batch_example.c $(pkg-config --cflags --libs safeexec) -o batch_example
  *   SAFEEXEC_LOG_LEVEL=info ./batch_example
  */
@@ -11,7 +11,9 @@
 
 #include <safeexec.h>
 
-#define ITEMS 200000
+#define ROWS 4000
+#define COLUMNS 1024
+#define ROW_BYTES (COLUMNS * sizeof(double))
 
 struct job {
 	double *input;
@@ -24,15 +26,16 @@ static int
 square_batch(uint64_t first, uint64_t count, void *arg)
 {
 	struct job *job = arg;
-	double *scratch = malloc(count * sizeof(*scratch));
+	double *scratch = malloc(count * ROW_BYTES);
+	const double *input = job->input + first * COLUMNS;
 
 	if (scratch == NULL) {
 		return ENOMEM;
 	}
-	for (uint64_t i = 0; i < count; i++) {
-		scratch[i] = job->input[first + i] * job->input[first + i];
+	for (uint64_t i = 0; i < count * COLUMNS; i++) {
+		scratch[i] = input[i] * input[i];
 	}
-	memcpy(job->output + first, scratch, count * sizeof(*scratch));
+	memcpy(job->output + first * COLUMNS, scratch, count * ROW_BYTES);
 	free(scratch);
 	return 0;
 }
@@ -64,31 +67,31 @@ main(void)
 	    (unsigned long long)(status.limit_bytes >> 20), status.limit_source,
 	    (unsigned long long)(status.headroom_bytes >> 20));
 
-	job.input = malloc(ITEMS * sizeof(double));
-	job.output = malloc(ITEMS * sizeof(double));
+	job.input = malloc(ROWS * ROW_BYTES);
+	job.output = malloc(ROWS * ROW_BYTES);
 	if (job.input == NULL || job.output == NULL) {
-		fprintf(stderr, "batch_example: out of memory for %d items\n", ITEMS);
+		fprintf(stderr, "batch_example: out of memory for %d rows\n", ROWS);
 		return 1;
 	}
-	for (size_t i = 0; i < ITEMS; i++) {
-		job.input[i] = (double)i;
+	for (size_t i = 0; i < (size_t)ROWS * COLUMNS; i++) {
+		job.input[i] = (double)(i % 1000);
 	}
 
 	safeexec_batch_options_init(&options);
 	snprintf(options.operation, sizeof(options.operation), "square");
-	options.item_bytes = sizeof(double);             /* scratch memory per item */
-	options.item_working_set_bytes = 3 * sizeof(double); /* input, scratch, output */
+	options.item_bytes = ROW_BYTES;                  /* scratch memory per row */
+	options.item_working_set_bytes = 3 * ROW_BYTES;  /* input, scratch and output rows */
 	options.checkpoint = save_batch;
 	options.checkpoint_arg = &job;
 
-	error = safeexec_batch(ITEMS, square_batch, &job, &options, &result);
+	error = safeexec_batch(ROWS, square_batch, &job, &options, &result);
 	printf("%s\n", result.message);
 	printf("batches %llu, saved %zu, first batch %llu items, L3 cache %llu KiB\n",
 	    (unsigned long long)result.batches, job.batches_saved,
 	    (unsigned long long)result.first_batch_size,
 	    (unsigned long long)(result.l3_cache_bytes >> 10));
-	if (error == 0 && job.output[ITEMS - 1] != (double)(ITEMS - 1) * (ITEMS - 1)) {
-		fprintf(stderr, "batch_example: wrong result for the last item\n");
+	if (error == 0 && job.output[ROWS * COLUMNS - 1] != 999.0 * 999.0) {
+		fprintf(stderr, "batch_example: wrong result in the last row\n");
 		error = EIO;
 	}
 

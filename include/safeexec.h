@@ -3,9 +3,10 @@
  *
  * The shim protects a program without any call to this API once it is
  * preloaded (LD_PRELOAD or the `safeexec` launcher). This API lets a program
- * ask what the shim sees, run work with prediction, retries and cleanup,
- * process items in batches that fit the memory left, and wait until the
- * machine is cool and idle enough.
+ * read the shim's view of memory, temperature and CPU load and run work
+ * with prediction, retries and cleanup. It also processes items in batches
+ * that fit the memory left and waits until the machine is cool and idle
+ * enough.
  *
  * Linking. Two ways, and the same header serves both:
  *  - Link with the library: cc prog.c $(pkg-config --cflags --libs safeexec).
@@ -60,7 +61,7 @@ SAFEEXEC_DECL int safeexec_api_version(void);
 /*
  * Returns 1 when the library's functions can be called, 0 otherwise.
  * Without SAFEEXEC_WEAK the program cannot start without the library, so
- * the answer is always 1.
+ * this returns 1.
  */
 static inline int
 safeexec_available(void)
@@ -93,7 +94,7 @@ SAFEEXEC_DECL int safeexec_shutdown(void);
 
 /* --------------------------------------------------------------- status */
 
-/* What the shim sees now. NaN stands for "not available". */
+/* The shim's view of memory, temperature and CPU load. NaN means "not available". */
 struct safeexec_status {
 	int shim_active;                 /* 0 when disabled (SAFEEXEC_DISABLE) */
 	int healthy;                     /* 1 when nothing below applies pressure now */
@@ -169,7 +170,7 @@ struct safeexec_exec_options {
 	double params[SAFEEXEC_PARAMS_MAX]; /* size parameters, e.g. rows, cols */
 	int param_count;                 /* 0..SAFEEXEC_PARAMS_MAX */
 	uint64_t predicted_bytes;        /* caller's own estimate; 0: from history */
-	unsigned max_attempts;           /* calls of fn at most; default 3 */
+	unsigned max_attempts;           /* calls of fn at most; default (and 0) 3 */
 	uint64_t backoff_initial_ms;     /* delay before the 2nd attempt; default 100 */
 	uint64_t backoff_max_ms;         /* delay cap, doubling until it; default 5000 */
 	uint64_t wait_max_ms;            /* wait for health or headroom; default stall_timeout */
@@ -223,12 +224,18 @@ SAFEEXEC_DECL int safeexec_execute(safeexec_fn fn, void *arg,
 
 /*
  * Predicts the peak bytes of operation with params from the history alone.
- * Returns 0 when the history has no sample of it.
+ * Returns 0 when the history has no sample of it, or for a param_count
+ * outside 0..SAFEEXEC_PARAMS_MAX.
  */
 SAFEEXEC_DECL uint64_t safeexec_predict(const char *operation, const double *params,
     int param_count);
 
-/* Adds one measured sample to the history, as safeexec_execute does. Returns 0 or EINVAL. */
+/*
+ * Adds one measured sample to the history, as safeexec_execute does. The
+ * history keeps the 32 newest samples of each of at most 64 operations.
+ * Returns 0, or EINVAL for an empty operation, a param_count outside
+ * 0..SAFEEXEC_PARAMS_MAX or NULL params with a param_count above 0.
+ */
 SAFEEXEC_DECL int safeexec_record(const char *operation, const double *params,
     int param_count, uint64_t peak_bytes);
 
@@ -258,7 +265,7 @@ struct safeexec_batch_options {
 	uint64_t item_working_set_bytes; /* bytes touched per item; bounds a batch by the L3 cache */
 	uint64_t batch_size;             /* first batch size; 0: automatic */
 	uint64_t max_batch_size;         /* 0: no bound */
-	unsigned max_attempts;           /* per batch, for errors other than ENOMEM; default 3 */
+	unsigned max_attempts;           /* calls per batch, see safeexec_batch; default (and 0) 3 */
 	uint64_t backoff_initial_ms;     /* default 100 */
 	uint64_t backoff_max_ms;         /* default 5000 */
 	uint64_t wait_max_ms;            /* wait for health or headroom per batch; default stall_timeout */
@@ -293,10 +300,11 @@ SAFEEXEC_DECL void safeexec_batch_options_init(struct safeexec_batch_options *op
 /*
  * Runs fn over items 0 .. items - 1 in consecutive batches, in order, each
  * item in exactly one successful batch:
- *  - the first batch size is batch_size, or comes from the per-item memory
- *    (item_bytes, else the history of operation) and the headroom, bounded
- *    by max_batch_size and, when item_working_set_bytes is set, by the L3
- *    cache size; without any of these the first batch has 1024 items;
+ *  - the first batch size is batch_size, or else comes from the per-item
+ *    memory (item_bytes, else the history of operation) and the headroom.
+ *    max_batch_size bounds every batch, and so does the L3 cache size when
+ *    item_working_set_bytes is set. Without any of these the first batch
+ *    has 1024 items;
  *  - before each batch it waits up to wait_max_ms for health, logs
  *    "Processing batch i/n (done/total items)" at info level, calls
  *    progress, and shrinks the batch when the headroom went down;
@@ -307,27 +315,33 @@ SAFEEXEC_DECL void safeexec_batch_options_init(struct safeexec_batch_options *op
  *    max_attempts calls, and then the run stops;
  *  - after each batch it calls checkpoint and records the measured per-item
  *    memory in the history.
- * When the run stops, result says which items completed (always a prefix,
+ * When the run stops, result records which items completed (always a prefix,
  * 0 .. items_completed - 1) and which item failed.
  * options may be NULL for the defaults; result may be NULL.
  * Returns 0, the errno value that stopped the run, ECANCELED when the
  * checkpoint stopped it, or EINVAL for a NULL fn.
+ * Several threads may run batches at once, but each sizes its batches from
+ * the same headroom, so together they can need more than it.
  */
 SAFEEXEC_DECL int safeexec_batch(uint64_t items, safeexec_batch_fn fn, void *arg,
     const struct safeexec_batch_options *options, struct safeexec_batch_result *result);
 
-/* Returns the L3 cache size in bytes (hwloc, then sysfs, then 8 MiB). */
+/*
+ * Returns the L3 cache size in bytes, from hwloc, else sysfs, else 8 MiB.
+ * The first call discovers the topology, which can take some milliseconds.
+ */
 SAFEEXEC_DECL uint64_t safeexec_l3_cache_bytes(void);
 
 /* ------------------------------------------------------------- throttle */
 
 /*
- * Blocks until it is safe to run heavy work: while the CPU is above the
- * thermal limit or CPU pressure is above cpu_limit (the shim's thermal and
- * CPU gate), while the headroom is below the safety margin, and while
- * memory pressure (PSI some avg10) is above psi_threshold. Returns 0 when
- * it is safe, or ETIMEDOUT when it is still unsafe after max_wait_ms.
- * The headroom counts the memory the allocator retains for reuse.
+ * Blocks until it is safe to run heavy work. It waits while the CPU is
+ * above the thermal limit or CPU pressure is above cpu_limit (the shim's
+ * thermal and CPU gate). It also waits while the headroom is below the
+ * safety margin or memory pressure (PSI some avg10) is above
+ * psi_threshold. The headroom counts the memory the allocator retains for
+ * reuse. Returns 0 when it is safe, or ETIMEDOUT when it is still unsafe
+ * after max_wait_ms.
  * With max_wait_ms > 0 it first passes the shim's thermal and CPU gate,
  * whose pause can last up to thermal_max_wait or cpu_max_wait, even past
  * max_wait_ms. With max_wait_ms 0 it only checks, without waiting.
@@ -361,12 +375,12 @@ SAFEEXEC_DECL int safeexec_throttle(uint64_t max_wait_ms);
 typedef size_t (*safeexec_cleanup_fn)(void *arg);
 
 /*
- * Registers fn with priority (lower values run first; the shim's own
- * jemalloc purge has priority 0) and a name for the log, cut to 47 bytes.
- * Hooks run, in priority order, before the governor refuses a request,
- * before safeexec_execute refuses or retries after ENOMEM, and before a
- * batch is retried after ENOMEM. Each run is logged with the bytes each
- * hook released.
+ * Registers fn with a priority and a name for the log, cut to 47 bytes.
+ * Lower priorities run first, and the shim's own jemalloc purge has
+ * priority 0. Hooks run in priority order before the governor refuses a
+ * request. They also run before safeexec_execute refuses or retries after
+ * ENOMEM, and before a batch is retried after ENOMEM. Each run is logged
+ * with the bytes each hook released.
  * Returns a positive id, or -ENOSPC when 32 hooks exist, or -EINVAL for a
  * NULL fn.
  */

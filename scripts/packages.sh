@@ -2,7 +2,7 @@
 # Sourced by scripts/test and scripts/demo.
 SAFEEXEC_PACKAGES="build-essential g++ meson ninja-build pkg-config binutils \
 libjemalloc-dev libsensors-dev check libinih-dev libhwloc-dev \
-python3 python3-numpy python3-matplotlib libopenblas0-pthread \
+python3 python3-numpy python3-matplotlib libopenblas0-pthread libblas-dev \
 clang libclang-rt-14-dev"
 
 # Installs whatever in SAFEEXEC_PACKAGES is not installed yet (needs root).

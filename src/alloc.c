@@ -10,11 +10,22 @@
 #include "je.h"
 
 size_t alloc_large_threshold = SIZE_MAX;
+size_t alloc_fast_span = SIZE_MAX - ALLOC_MIN_BYTES;
+
+void
+alloc_set_threshold(size_t threshold_bytes)
+{
+	alloc_large_threshold = threshold_bytes;
+	alloc_fast_span = threshold_bytes - ALLOC_MIN_BYTES;
+}
 
 static SX_NOINLINE void *
 alloc_malloc_slow(size_t size)
 {
-	if (!alloc_admit(size, ALLOC_KIND_MALLOC)) {
+	if (size < ALLOC_MIN_BYTES) {
+		return sej_malloc(ALLOC_MIN_BYTES);
+	}
+	if (size >= alloc_large_threshold && !alloc_admit(size, ALLOC_KIND_MALLOC)) {
 		return NULL;
 	}
 	return sej_malloc(size);
@@ -23,7 +34,7 @@ alloc_malloc_slow(size_t size)
 SX_EXPORT void *
 malloc(size_t size)
 {
-	if (SX_LIKELY(size < alloc_large_threshold)) {
+	if (alloc_is_fast(size)) {
 		return sej_malloc(size);
 	}
 	return alloc_malloc_slow(size);
@@ -44,7 +55,10 @@ alloc_calloc_slow(size_t count, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (!alloc_admit(total, ALLOC_KIND_CALLOC)) {
+	if (total < ALLOC_MIN_BYTES) {
+		return sej_calloc(1, ALLOC_MIN_BYTES);
+	}
+	if (total >= alloc_large_threshold && !alloc_admit(total, ALLOC_KIND_CALLOC)) {
 		return NULL;
 	}
 	return sej_calloc(count, size);
@@ -55,8 +69,7 @@ calloc(size_t count, size_t size)
 {
 	size_t total;
 
-	if (SX_LIKELY(!__builtin_mul_overflow(count, size, &total)
-	    && total < alloc_large_threshold)) {
+	if (SX_LIKELY(!__builtin_mul_overflow(count, size, &total) && alloc_is_fast(total))) {
 		return sej_calloc(count, size);
 	}
 	return alloc_calloc_slow(count, size);
@@ -65,7 +78,17 @@ calloc(size_t count, size_t size)
 static SX_NOINLINE void *
 alloc_realloc_slow(void *ptr, size_t size)
 {
-	size_t old_size = ptr != NULL ? sej_malloc_usable_size(ptr) : 0;
+	size_t old_size;
+
+	/* realloc(p, 0) frees (zero_realloc:free); other tiny sizes round up. */
+	if (size < ALLOC_MIN_BYTES) {
+		return sej_realloc(ptr, size == 0 && ptr != NULL ? 0 : ALLOC_MIN_BYTES);
+	}
+	if (size < alloc_large_threshold) {
+		return sej_realloc(ptr, size);
+	}
+
+	old_size = ptr != NULL ? sej_malloc_usable_size(ptr) : 0;
 
 	/* Shrinking, or growing within the block, commits nothing new. */
 	if (size > old_size && !alloc_admit(size - old_size, ALLOC_KIND_REALLOC)) {
@@ -77,7 +100,7 @@ alloc_realloc_slow(void *ptr, size_t size)
 SX_EXPORT void *
 realloc(void *ptr, size_t size)
 {
-	if (SX_LIKELY(size < alloc_large_threshold)) {
+	if (alloc_is_fast(size)) {
 		return sej_realloc(ptr, size);
 	}
 	return alloc_realloc_slow(ptr, size);

@@ -20,6 +20,30 @@
  */
 SX_HIDDEN extern size_t alloc_large_threshold;
 
+/*
+ * glibc aligns every block to 16 bytes, but jemalloc's smallest size class
+ * (8 bytes) is only 8-aligned, so requests below this are rounded up to it.
+ */
+#define ALLOC_MIN_BYTES 16
+
+/*
+ * alloc_large_threshold - ALLOC_MIN_BYTES. A request of size bytes takes the
+ * fast path when size - ALLOC_MIN_BYTES < alloc_fast_span: one unsigned
+ * compare rejects both tiny requests (which wrap around to huge values) and
+ * large ones, so the fast path stays a single compare and jump.
+ */
+SX_HIDDEN extern size_t alloc_fast_span;
+
+/* True when size needs neither rounding up nor the governor. */
+static inline bool
+alloc_is_fast(size_t size)
+{
+	return SX_LIKELY(size - ALLOC_MIN_BYTES < alloc_fast_span);
+}
+
+/* Sets the threshold and the fast span together; start-up only. */
+SX_HIDDEN void alloc_set_threshold(size_t threshold_bytes);
+
 /* Kinds of request, for the governor's messages and counters. */
 typedef enum {
 	ALLOC_KIND_MALLOC,

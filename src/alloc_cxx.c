@@ -25,6 +25,9 @@ cxx_allocate(size_t size, size_t alignment)
 {
 	void *ptr = NULL;
 
+	if (size < ALLOC_MIN_BYTES) {
+		size = ALLOC_MIN_BYTES;
+	}
 	if (size >= alloc_large_threshold && !alloc_admit(size, ALLOC_KIND_CXX_NEW)) {
 		return NULL;
 	}
@@ -91,7 +94,7 @@ cxx_allocate_slow(size_t size, size_t alignment, bool nothrow)
 static inline void *
 cxx_new(size_t size, size_t alignment, bool nothrow)
 {
-	if (SX_LIKELY(size < alloc_large_threshold && alignment <= 16)) {
+	if (SX_LIKELY(alloc_is_fast(size) && alignment <= 16)) {
 		void *ptr = sej_malloc(size);
 
 		if (SX_LIKELY(ptr != NULL)) {

@@ -95,7 +95,7 @@ batch_announce(const batch_t *batch, uint64_t done, uint64_t size, uint64_t pred
 	}
 }
 
-/* Records a finished batch; returns ECANCELED when the checkpoint asks to stop. */
+/* Records a finished batch. Returns ECANCELED when the checkpoint callback returns nonzero. */
 static int
 batch_finish(batch_t *batch, uint64_t first, uint64_t size, const measure_result_t *measured)
 {

@@ -1,4 +1,5 @@
 /* L3 cache size detection; see api_cache.h. */
+#include <dlfcn.h>
 #include <hwloc.h>
 #include <pthread.h>
 #include <string.h>
@@ -37,23 +38,62 @@ cache_parse_size(const char *text, uint64_t *bytes)
 	return procfs_multiply_u64(value, unit, bytes) && *bytes > 0;
 }
 
+/*
+ * hwloc is loaded with dlopen on the first batch call, not linked: linking it
+ * would load libhwloc and libudev into every process the shim is preloaded
+ * into. The header gives the types; the soname is that of Debian 12's libhwloc15.
+ */
+#define CACHE_HWLOC_SONAME "libhwloc.so.15"
+
+typedef struct {
+	int (*topology_init)(hwloc_topology_t *);
+	int (*topology_load)(hwloc_topology_t);
+	void (*topology_destroy)(hwloc_topology_t);
+	int (*get_type_depth)(hwloc_topology_t, hwloc_obj_type_t);
+	hwloc_obj_t (*get_obj_by_depth)(hwloc_topology_t, int, unsigned);
+} cache_hwloc_api_t;
+
+static bool
+cache_load_hwloc(void *library, cache_hwloc_api_t *api)
+{
+	*(void **)&api->topology_init = dlsym(library, "hwloc_topology_init");
+	*(void **)&api->topology_load = dlsym(library, "hwloc_topology_load");
+	*(void **)&api->topology_destroy = dlsym(library, "hwloc_topology_destroy");
+	*(void **)&api->get_type_depth = dlsym(library, "hwloc_get_type_depth");
+	*(void **)&api->get_obj_by_depth = dlsym(library, "hwloc_get_obj_by_depth");
+	return api->topology_init != NULL && api->topology_load != NULL
+	    && api->topology_destroy != NULL && api->get_type_depth != NULL
+	    && api->get_obj_by_depth != NULL;
+}
+
 static uint64_t
 cache_read_hwloc(void)
 {
+	void *library = dlopen(CACHE_HWLOC_SONAME, RTLD_NOW | RTLD_LOCAL);
+	cache_hwloc_api_t api;
 	hwloc_topology_t topology;
 	hwloc_obj_t cache;
 	uint64_t bytes = 0;
+	int depth;
 
-	if (hwloc_topology_init(&topology) != 0) {
+	if (library == NULL) {
+		log_message(LOG_LEVEL_DEBUG, "%s not loaded (%s); reading the L3 size from "
+		    "sysfs", CACHE_HWLOC_SONAME, dlerror());
 		return 0;
 	}
-	if (hwloc_topology_load(topology) == 0) {
-		cache = hwloc_get_next_obj_by_type(topology, HWLOC_OBJ_L3CACHE, NULL);
+	if (!cache_load_hwloc(library, &api) || api.topology_init(&topology) != 0) {
+		goto out;
+	}
+	if (api.topology_load(topology) == 0) {
+		depth = api.get_type_depth(topology, HWLOC_OBJ_L3CACHE);
+		cache = depth >= 0 ? api.get_obj_by_depth(topology, depth, 0) : NULL;
 		if (cache != NULL && cache->attr != NULL) {
 			bytes = cache->attr->cache.size;
 		}
 	}
-	hwloc_topology_destroy(topology);
+	api.topology_destroy(topology);
+out:
+	dlclose(library);
 	return bytes;
 }
 

@@ -19,7 +19,7 @@
 #define EXECUTE_DEFAULT_ATTEMPTS 3
 #define EXECUTE_DEFAULT_BACKOFF_MS 100
 #define EXECUTE_DEFAULT_BACKOFF_MAX_MS 5000
-/* Calls of reduce in one margin check, against a callback that never says "no more". */
+/* Max calls of reduce in one margin check, for a callback that never returns nonzero. */
 #define EXECUTE_REDUCTIONS_PER_CHECK_MAX 16
 #define EXECUTE_POLL_MS 50
 

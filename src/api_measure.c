@@ -72,7 +72,12 @@ measure_start(measure_t *measure)
 	measure->rss_before_bytes = measure_read_rss();
 	measure->hwm_before_bytes = measure_read_hwm();
 	measure->start_ms = log_monotonic_ms();
-	/* Last, so that reading the files above is not part of the peak. */
+	/*
+	 * Last, so that reading the files above is not part of the peak.
+	 * NOTE: a measurement nested on the same thread (safeexec_execute
+	 * inside a batch function) resets the outer one's thread peak, so the
+	 * outer result only contains the peak after the inner call started.
+	 */
 	measure->thread_peak_valid = measure_thread_peak_reset();
 }
 

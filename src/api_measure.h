@@ -1,8 +1,9 @@
 /*
- * Peak memory of a piece of work run by the API: the private jemalloc's
- * per-thread peak (bytes allocated minus freed on the calling thread since
- * a reset) and, for work done on other threads such as BLAS workers, the
- * growth of the process's resident set. The peak is the larger of the two.
+ * Peak memory of a piece of work run by the API. The private jemalloc
+ * reports a per-thread peak: bytes allocated minus freed on the calling
+ * thread since a reset. Work done on other threads, such as BLAS workers,
+ * shows as growth of the process's resident set. The peak is the larger of
+ * the two.
  */
 #ifndef SX_API_MEASURE_H
 #define SX_API_MEASURE_H

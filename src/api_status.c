@@ -9,15 +9,20 @@
 #include "je.h"
 #include "options.h"
 
+/*
+ * Freed pages jemalloc keeps, at most the resident set: jemalloc counts a
+ * page as resident once it handed it out, even if the program never
+ * touched it, and reusing an untouched page grows the resident set.
+ */
 static uint64_t
-api_retained_bytes(void)
+api_retained_bytes(uint64_t rss_bytes)
 {
 	size_t active = 0, resident = 0;
 
 	if (je_read_stats(&active, &resident) != 0 || resident <= active) {
 		return 0;
 	}
-	return resident - active;
+	return resident - active < rss_bytes ? resident - active : rss_bytes;
 }
 
 /* Adds the retained bytes to a headroom, saturating; UINT64_MAX stays "no limit". */
@@ -37,7 +42,7 @@ api_work_headroom(void)
 
 	governor_read_view(&view);
 	return api_headroom_plus_retained(view.effective_source < LIMIT_SOURCE_COUNT,
-	    view.headroom_bytes, api_retained_bytes());
+	    view.headroom_bytes, api_retained_bytes(view.rss_bytes));
 }
 
 /* Appends "; " and a formatted clause to the reason text. */
@@ -57,7 +62,7 @@ api_health_judge_memory(api_health_t *health)
 	char clause[128];
 
 	health->has_limit = view->effective_source < LIMIT_SOURCE_COUNT;
-	health->retained_bytes = api_retained_bytes();
+	health->retained_bytes = api_retained_bytes(view->rss_bytes);
 	health->work_headroom_bytes = api_headroom_plus_retained(health->has_limit,
 	    view->headroom_bytes, health->retained_bytes);
 	if (health->has_limit && health->work_headroom_bytes < view->margin_bytes) {

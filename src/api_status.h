@@ -32,9 +32,10 @@ SX_HIDDEN void api_health_read(api_health_t *health);
 
 /*
  * Memory that new work can use now without crossing the margin: the
- * governor's headroom plus the freed memory jemalloc keeps resident, which
- * a new allocation reuses without growing the resident set (the shim keeps
- * freed pages until the governor purges them). UINT64_MAX without a limit.
+ * governor's headroom plus the freed memory jemalloc keeps resident. A new
+ * allocation reuses that memory without growing the resident set, and the
+ * shim keeps freed pages until the governor purges them. Returns
+ * UINT64_MAX without a limit.
  * NOTE: an estimate; fragmentation can keep part of the retained memory
  * from serving one large request. Allocation-free.
  */

@@ -38,7 +38,7 @@ api_throttle_wait(uint64_t max_wait_ms, bool pass_gate, gate_point_t gate_point,
 	uint64_t start_ms = log_monotonic_ms(), now_ms, poll_ms = throttle_poll_ms();
 	bool logged = false;
 
-	if (pass_gate && max_wait_ms > 0) {
+	if (pass_gate) {
 		gate_pass(gate_point, what);
 	}
 	for (;;) {
@@ -73,7 +73,7 @@ safeexec_throttle(uint64_t max_wait_ms)
 	uint64_t waited_ms;
 	int result;
 
-	result = api_throttle_wait(max_wait_ms, true, GATE_POINT_THROTTLE,
+	result = api_throttle_wait(max_wait_ms, max_wait_ms > 0, GATE_POINT_THROTTLE,
 	    "safeexec_throttle", &health, &waited_ms);
 	api_stats_add(&api_stats.throttle_calls, 1);
 	api_stats_add(&api_stats.throttle_waited_ms, waited_ms);

@@ -14,7 +14,7 @@ SX_HIDDEN void api_sleep_ms(uint64_t ms);
 /*
  * Polls api_health_read until the system is healthy or max_wait_ms have
  * passed, sleeping options.poll_ms (10 to 1000 ms) between readings. With
- * gate_point, passes that gate point first, which may pause longer than
+ * pass_gate, passes gate_point first, which may pause longer than
  * max_wait_ms (see safeexec_throttle). what names the caller in the log.
  * Returns 0 when healthy, ETIMEDOUT otherwise; the last reading is left
  * in *health and the time spent in *waited_ms.

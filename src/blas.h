@@ -1,9 +1,10 @@
 /*
  * BLAS/LAPACK interposition. The shim exports the names of the heavy BLAS
- * and LAPACK routines (gemm and the drivers behind numpy.linalg), in four
- * spellings each: plain (dgemm_, cblas_dgemm), 64-bit integer (dgemm_64_,
- * cblas_dgemm64_) and the scipy_-prefixed ones of numpy's and scipy's
- * wheels (scipy_dgemm_, scipy_dgemm_64_, scipy_cblas_dgemm64_). Each
+ * and LAPACK routines (gemm and the drivers behind numpy.linalg) in four
+ * spellings each. They are the plain names (dgemm_, cblas_dgemm), the
+ * 64-bit integer ones (dgemm_64_, cblas_dgemm64_), and both of these with
+ * the scipy_ prefix of numpy's and scipy's wheels (scipy_dgemm_,
+ * scipy_cblas_dgemm64_). Each
  * wrapper estimates the call's floating-point operations, passes the BLAS
  * gate point when the estimate is above blas_min_flops, and forwards every
  * argument unchanged to the real routine.

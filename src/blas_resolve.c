@@ -3,8 +3,8 @@
  *
  * dlsym(RTLD_NEXT) searches only the global scope after the shim, but
  * Python extension modules (numpy's included) are dlopen'ed with
- * RTLD_LOCAL, so the BLAS library they link sits in a local scope that
- * RTLD_NEXT never sees. Instead every loaded object is visited with
+ * RTLD_LOCAL, so the BLAS library they link is in a local scope that
+ * RTLD_NEXT does not search. Instead every loaded object is visited with
  * dl_iterate_phdr, reopened with RTLD_NOLOAD (which only adds a reference),
  * asked with dlsym (which searches the object and its dependencies), and
  * closed again. The first definition outside the shim wins.

@@ -1,5 +1,5 @@
 /*
- * CPU load as the gate sees it: PSI cpu pressure ("some avg10", percent of
+ * CPU load as the gate measures it: PSI cpu pressure ("some avg10", percent of
  * time in which some runnable task waited for a CPU), or, on kernels
  * without PSI, the 1-minute load average per online CPU x 100. Also the
  * online CPU and physical core counts. Files are read under an injectable

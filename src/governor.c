@@ -11,10 +11,12 @@
 
 #include "cleanup.h"
 #include "fmt.h"
+#include "gate.h"
 #include "governor.h"
 #include "je.h"
 #include "log.h"
 #include "options.h"
+#include "trace.h"
 
 /* A sample of the limits is reused for this long before files are read again. */
 #define GOVERNOR_SAMPLE_INTERVAL_MS 5
@@ -31,6 +33,7 @@ typedef struct {
 	uint64_t usage_bytes;
 	uint64_t margin_bytes;
 	limit_source_t source;
+	double psi_some_avg10;    /* NaN when PSI is unavailable */
 } governor_sample_t;
 
 static pthread_mutex_t governor_sample_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -75,6 +78,9 @@ governor_purge_hook(void *arg)
 	(void)arg;
 	released = je_purge_all();
 	atomic_fetch_add(&governor_counts.purged_bytes, released);
+	if (released > 0) {
+		trace_event("purge", released, NULL);
+	}
 	return released;
 }
 
@@ -101,6 +107,8 @@ governor_take_sample_locked(uint64_t now_ms)
 	governor_sample.usage_bytes = view.effective_usage_bytes;
 	governor_sample.margin_bytes = view.margin_bytes;
 	governor_sample.source = view.effective_source;
+	governor_sample.psi_some_avg10 = view.psi_memory.present
+	    ? view.psi_memory.some_avg10 : NAN;
 	governor_store_max(&governor_counts.peak_footprint_bytes, view.rss_bytes);
 }
 
@@ -215,6 +223,7 @@ governor_stall(size_t bytes, alloc_kind_t kind)
 	bool fits = false;
 
 	atomic_fetch_add(&governor_counts.stalls, 1);
+	trace_event("stall", bytes, alloc_kind_name(kind));
 	log_limited(&governor_stall_limiter, 2000, LOG_LEVEL_WARN,
 	    "stalling %s of %zu bytes for up to %llu ms: memory is above the limit minus "
 	    "the margin", alloc_kind_name(kind), bytes,
@@ -241,12 +250,16 @@ governor_stall(size_t bytes, alloc_kind_t kind)
 static bool
 governor_decide(size_t bytes, alloc_kind_t kind)
 {
+	governor_sample_t sample;
 	char reason[96];
 
-	if (options.psi_threshold_percent > 0) {
+	/* The common case costs no file read: a sample at most 5 ms old. */
+	governor_get_sample(false, &sample);
+	if (options.psi_threshold_percent > 0 && !isnan(sample.psi_some_avg10)
+	    && sample.psi_some_avg10 > options.psi_threshold_percent) {
 		governor_wait_for_psi(bytes, kind);
 	}
-	if (governor_fits(bytes, false)) {
+	if (bytes <= governor_headroom(&sample)) {
 		return true;
 	}
 
@@ -267,6 +280,7 @@ governor_decide(size_t bytes, alloc_kind_t kind)
 
 	governor_log_prediction(bytes, "refused");
 	atomic_fetch_add(&governor_counts.refusals, 1);
+	trace_event("refusal", bytes, alloc_kind_name(kind));
 	log_limited(&governor_refuse_limiter, 1000, LOG_LEVEL_WARN,
 	    "refused %s of %zu bytes (%llu MB): it would cross the memory limit minus the "
 	    "safety margin; returning ENOMEM", alloc_kind_name(kind), bytes,
@@ -289,6 +303,8 @@ governor_admit(size_t bytes, alloc_kind_t kind)
 	admitted = governor_decide(bytes, kind);
 	if (admitted) {
 		atomic_fetch_add(&governor_granted_bytes, bytes);
+		/* A large allocation is a gate point: heavy work waits while the CPU is too hot. */
+		gate_pass(GATE_POINT_ALLOCATION, alloc_kind_name(kind));
 	}
 
 	governor_depth--;

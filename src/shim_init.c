@@ -2,16 +2,23 @@
  * The shim's constructor and destructor: load the options, start the
  * governor, open the slow path, and report a summary at exit.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "cleanup.h"
+#include "fmt.h"
+#include "gate.h"
 #include "governor.h"
 #include "log.h"
 #include "mmap.h"
 #include "options.h"
+#include "procfs.h"
+#include "trace.h"
 
 /* Below this, checking every request would cost more than it could protect. */
 #define SHIM_THRESHOLD_MIN_BYTES 4096
@@ -73,26 +80,67 @@ shim_start(void)
 
 	mmap_resolve_next();
 	governor_init();
+	gate_init();
 	pthread_atfork(shim_fork_prepare, shim_fork_parent, shim_fork_child);
 
-	alloc_large_threshold = options.large_threshold_bytes < SHIM_THRESHOLD_MIN_BYTES
-	    ? SHIM_THRESHOLD_MIN_BYTES : options.large_threshold_bytes;
+	alloc_set_threshold(options.large_threshold_bytes < SHIM_THRESHOLD_MIN_BYTES
+	    ? SHIM_THRESHOLD_MIN_BYTES : options.large_threshold_bytes);
 	shim_active = true;
+	trace_init();
 	shim_log_activation();
+}
+
+/* VmHWM from /proc/self/status: the true peak RSS, in bytes; 0 if unreadable. */
+static uint64_t
+shim_read_peak_rss(void)
+{
+	char path[512], text[4096];
+	const char *found;
+	ssize_t length;
+
+	if (procfs_join(path, sizeof(path), options.proc_root, "self/status") != 0) {
+		return 0;
+	}
+	length = procfs_read_file(path, text, sizeof(text) - 1);
+	if (length <= 0) {
+		return 0;
+	}
+	text[length] = '\0';
+	found = strstr(text, "VmHWM:");
+	return found != NULL ? strtoull(found + 6, NULL, 10) * 1024 : 0;
 }
 
 __attribute__((destructor)) static void
 shim_stop(void)
 {
 	governor_counters_t counters;
+	gate_status_t gate;
+	char peak_text[64];
+	uint64_t peak_rss_bytes;
 
-	if (!shim_active || !log_enabled(LOG_LEVEL_INFO)) {
+	if (!shim_active) {
+		return;
+	}
+	trace_sample("exit");
+	if (!log_enabled(LOG_LEVEL_INFO)) {
 		return;
 	}
 	governor_read_counters(&counters);
+	gate_read_status(&gate);
+	peak_rss_bytes = shim_read_peak_rss();
+	if (peak_rss_bytes > counters.peak_footprint_bytes) {
+		counters.peak_footprint_bytes = peak_rss_bytes;
+	}
+	if (isnan(gate.peak_celsius)) {
+		fmt_format(peak_text, sizeof(peak_text), "no temperature reading");
+	} else {
+		fmt_format(peak_text, sizeof(peak_text), "peak temperature %.1f C",
+		    gate.peak_celsius);
+	}
 	log_message(LOG_LEVEL_INFO, "summary for pid %d: peak footprint %llu MB, largest "
 	    "request %llu MB, %llu large requests, %llu stalls (%llu ms), %llu refusals, "
-	    "%llu cleanup runs (%llu MB purged), %llu PSI waits", (int)getpid(),
+	    "%llu cleanup runs (%llu MB purged), %llu PSI waits, %llu BLAS calls seen, "
+	    "%llu gated, %llu ms paused (%llu thermal, %llu CPU pauses), %s", (int)getpid(),
 	    (unsigned long long)(counters.peak_footprint_bytes / SX_MIB),
 	    (unsigned long long)(counters.largest_request_bytes / SX_MIB),
 	    (unsigned long long)counters.large_requests,
@@ -100,5 +148,8 @@ shim_stop(void)
 	    (unsigned long long)counters.refusals,
 	    (unsigned long long)cleanup_run_count(),
 	    (unsigned long long)(counters.purged_bytes / SX_MIB),
-	    (unsigned long long)counters.psi_waits);
+	    (unsigned long long)counters.psi_waits,
+	    (unsigned long long)gate.blas_calls, (unsigned long long)gate.blas_gated,
+	    (unsigned long long)gate.paused_ms, (unsigned long long)gate.thermal_pauses,
+	    (unsigned long long)gate.cpu_pauses, peak_text);
 }

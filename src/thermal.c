@@ -1,58 +1,23 @@
 /* CPU temperature source selection and reading; see thermal.h. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
+#include <sys/types.h>
 
 #include "fmt.h"
 #include "log.h"
+#include "procfs.h"
 #include "thermal.h"
 
 /* Two stuck values: the signed 8-bit register maximum, and one past it. */
 #define THERMAL_STUCK_127_MILLIDEGREES 127000
 #define THERMAL_STUCK_128_MILLIDEGREES 128000
 
-/* Reads a small text file into buffer, NUL-terminated. Returns its length or a negative errno. */
-static long
-thermal_read_text(const char *path, char *buffer, size_t size)
-{
-	size_t length = 0;
-	int fd;
-
-	do {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	} while (fd < 0 && errno == EINTR);
-	if (fd < 0) {
-		return -errno;
-	}
-	while (length + 1 < size) {
-		ssize_t got = read(fd, buffer + length, size - 1 - length);
-
-		if (got < 0 && errno == EINTR) {
-			continue;
-		}
-		if (got < 0) {
-			int error = errno;
-
-			close(fd);
-			return -error;
-		}
-		if (got == 0) {
-			break;
-		}
-		length += (size_t)got;
-	}
-	close(fd);
-	buffer[length] = '\0';
-	return (long)length;
-}
-
 void
 thermal_read_line(const char *path, char *buffer, size_t size)
 {
-	long length = thermal_read_text(path, buffer, size);
+	ssize_t length = procfs_read_file(path, buffer, size);
 
 	if (length < 0) {
 		buffer[0] = '\0';
@@ -70,7 +35,7 @@ thermal_read_millidegrees(const char *path, long *millidegrees)
 	const char *cursor = text;
 	bool negative = false;
 	long value = 0;
-	long length = thermal_read_text(path, text, sizeof(text));
+	ssize_t length = procfs_read_file(path, text, sizeof(text));
 
 	if (length < 0) {
 		return (int)length;
@@ -161,7 +126,7 @@ thermal_rank_hwmon(const char *chip, const char *label)
 		if (strncmp(label, "Tccd", 4) == 0) {
 			return THERMAL_RANK_CPU_DIE;
 		}
-		/* Tctl, or temp1 without a label on kernels before 4.19. */
+		/* Tctl, or temp1 without a label on older kernels. */
 		return THERMAL_RANK_CPU_OFFSET;
 	}
 	if (strcmp(chip, "x86_pkg_temp") == 0) {
@@ -187,7 +152,7 @@ thermal_rank_zone(const char *type)
 	if (strcmp(type, "x86_pkg_temp") == 0) {
 		return THERMAL_RANK_CPU_PACKAGE;
 	}
-	/* B0D4 is the processor participant of Intel's int340x thermal driver. */
+	/* B0D4 (PCI bus 0, device 4) is the processor thermal device of Intel laptops. */
 	if (thermal_contains(type, "cpu") || thermal_contains(type, "soc")
 	    || strcmp(type, "B0D4") == 0) {
 		return THERMAL_RANK_CPU;
@@ -355,10 +320,7 @@ thermal_select(const char *sysfs_root, const char *pinned_path, bool use_libsens
 	memset(out, 0, sizeof(*out));
 	if (pinned_path != NULL && pinned_path[0] != '\0') {
 		thermal_select_pinned(pinned_path, out);
-		return;
-	}
-
-	if (use_libsensors && strcmp(sysfs_root, "/sys") == 0) {
+	} else if (use_libsensors && strcmp(sysfs_root, "/sys") == 0) {
 		thermal_sensors_scan(out);
 	}
 	if (out->count == 0) {

@@ -6,9 +6,9 @@
  * the sysfs root is the real /sys, because libsensors always reads /sys),
  * else a direct scan of <sysfs_root>/class/hwmon and
  * <sysfs_root>/class/thermal. Every candidate input gets a rank by chip and
- * label; the inputs of the best rank are kept together, and a reading is the
- * hottest plausible one among them (all packages of a multi-socket machine,
- * or all Tccd dies of a Ryzen part).
+ * label, and the inputs of the best rank are kept together. A reading is the
+ * hottest plausible one among them, e.g. over all packages of a multi-socket
+ * machine or all Tccd dies of a Ryzen part.
  */
 #ifndef SX_THERMAL_H
 #define SX_THERMAL_H
@@ -30,8 +30,8 @@
 
 /*
  * Ranks of candidate inputs; 0 means "not a CPU temperature".
- * Tctl ranks below Tdie and Tccd because it reads high by a fixed offset on
- * many Ryzen parts (k10temp documentation in the Linux kernel).
+ * Tctl ranks below Tdie and Tccd because on some Ryzen parts it reads high
+ * by a fixed offset.
  */
 typedef enum {
 	THERMAL_RANK_NONE = 0,
@@ -95,8 +95,8 @@ SX_HIDDEN thermal_rank_t thermal_rank_zone(const char *type);
 
 /*
  * Offers one candidate input to a selection in progress: it is read, dropped
- * when implausible, and kept when its rank beats or ties what out holds
- * from the same origin. Used by the scanners in thermal.c and thermal_sensors.c.
+ * when implausible, and kept when its rank beats or ties the inputs in
+ * out from the same origin. Used by the scanners in thermal.c and thermal_sensors.c.
  */
 SX_HIDDEN void thermal_offer(thermal_source_t *out, thermal_origin_t origin,
     thermal_rank_t rank, const char *path, const char *description);

@@ -1,6 +1,6 @@
 /*
  * Temperature inputs found through libsensors. libsensors runs only here, at
- * start-up, to find input files (chip path + "/" + subfeature name); the
+ * start-up, to find input files (chip path + "/" + subfeature name). The
  * gate later reads those files itself, without allocating.
  *
  * libsensors reports problems by calling three global hooks, and its
@@ -25,7 +25,7 @@
 #include "log.h"
 #include "thermal.h"
 
-/* Where the fatal-error hook jumps back to; libsensors requires that it never returns. */
+/* Jump target of the fatal-error hook, which libsensors requires never to return. */
 static jmp_buf thermal_sensors_escape;
 
 static void

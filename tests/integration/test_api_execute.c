@@ -15,6 +15,18 @@
 
 #define MIB (1024ULL * 1024)
 
+/* Writes one byte per page through a volatile pointer, which the compiler cannot drop. */
+static void
+touch_pages(char *block, uint64_t bytes)
+{
+	volatile char *page = block;
+	uint64_t i;
+
+	for (i = 0; i < bytes; i += 4096) {
+		page[i] = 1;
+	}
+}
+
 /* ------------------------------------------------------------ scenarios */
 
 static uint64_t
@@ -36,7 +48,7 @@ touch_bytes(void *arg)
 	if (block == NULL) {
 		return ENOMEM;
 	}
-	memset(block, 1, bytes);
+	touch_pages(block, bytes);
 	free(block);
 	return 0;
 }
@@ -278,6 +290,8 @@ scenario_status(void)
 	return 0;
 }
 
+static char *held_blocks[32];
+
 /* Holds small blocks (below the governor's threshold) to fill a tiny budget. */
 static int
 scenario_throttle(const char *max_wait)
@@ -286,7 +300,8 @@ scenario_throttle(const char *max_wait)
 	int block_rc = -1, i;
 
 	for (i = 0; i < 32; i++) {
-		memset(malloc(512 * 1024), 1, 512 * 1024);
+		held_blocks[i] = malloc(512 * 1024);
+		touch_pages(held_blocks[i], 512 * 1024);
 	}
 	SAFEEXEC_THROTTLED(strtoull(max_wait, NULL, 10)) {
 		block_rc = safeexec_throttle_rc;

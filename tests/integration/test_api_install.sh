@@ -1,10 +1,12 @@
 #!/bin/sh
-# Installs the build into a temporary directory, builds the README's C
+# Installs the build into a temporary directory, then builds the README's C
 # example (examples/batch_example.c) with pkg-config against the installed
-# library and runs it; then builds a program against the header alone
+# library and runs it. Last, it builds a program against the header alone
 # (SAFEEXEC_WEAK) and runs it with and without LD_PRELOAD.
 # Usage: test_api_install.sh SOURCE_ROOT BUILD_ROOT
 set -eu
+# meson test points this at the build tree, which would hide the installed library.
+unset LD_LIBRARY_PATH
 
 source_root=$1
 build_root=$2
@@ -40,10 +42,12 @@ esac
 cc -std=c11 -Wall -Wextra -Werror -o "$work/batch_example" \
 	"$source_root/examples/batch_example.c" $flags -Wl,-rpath,"$libdir" \
 	|| fail "examples/batch_example.c does not build with pkg-config flags"
+ldd "$work/batch_example" | grep -q "$libdir/libsafeexec.so" \
+	|| fail "batch_example does not load the installed libsafeexec.so"
 SAFEEXEC_LOG_LEVEL=info "$work/batch_example" >"$work/example.out" 2>"$work/example.err" \
 	|| { cat "$work/example.out" "$work/example.err" >&2; fail "batch_example exited with an error"; }
 cat "$work/example.out"
-grep -q "^processed 200000 items in " "$work/example.out" \
+grep -q "^processed 4000 items in " "$work/example.out" \
 	|| fail "batch_example did not process every item"
 grep -q "Processing batch 1/" "$work/example.err" \
 	|| fail "batch_example logged no batch progress"

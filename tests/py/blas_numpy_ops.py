@@ -1,8 +1,9 @@
 """Print a digest of numpy results that go through BLAS and LAPACK.
 
 Run with and without the shim preloaded: the digests must be identical.
-The matrices are large enough that each call is above blas_min_flops
-(1e8 by default), so the calls pass the shim's BLAS gate point.
+The matrices are large enough that dot, inv and solve are estimated above
+blas_min_flops (1e8 by default), so those calls pass the shim's BLAS gate
+point.
 """
 import hashlib
 import sys

@@ -21,7 +21,7 @@ static char *temp_dir;
 static char temp_path[1024];
 static char log_path[1024];
 
-/* Replaces the pinned temperature file atomically, as a sensor read never sees half a value. */
+/* Replaces the pinned temperature file atomically, so a read never gets half a value. */
 static void
 write_temperature(const char *millidegrees)
 {

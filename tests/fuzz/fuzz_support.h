@@ -1,0 +1,75 @@
+/*
+ * Helpers shared by the libFuzzer harnesses: copies of the input with exact
+ * bounds, so AddressSanitizer reports a read one byte past the text, and a
+ * memfd holding the input for parsers that read a file by path.
+ */
+#ifndef SX_FUZZ_SUPPORT_H
+#define SX_FUZZ_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Returns a heap copy of data with a NUL after its last byte; abort()s on ENOMEM. */
+static inline char *
+fuzz_terminated_copy(const uint8_t *data, size_t size)
+{
+	char *text = malloc(size + 1);
+
+	if (text == NULL) {
+		abort();
+	}
+	memcpy(text, data, size);
+	text[size] = '\0';
+	return text;
+}
+
+/* Returns a heap copy of exactly size bytes (at least one allocated byte). */
+static inline char *
+fuzz_exact_copy(const uint8_t *data, size_t size)
+{
+	char *copy = malloc(size > 0 ? size : 1);
+
+	if (copy == NULL) {
+		abort();
+	}
+	memcpy(copy, data, size);
+	return copy;
+}
+
+/*
+ * Replaces the content of the harness's memfd with data and writes its path,
+ * /proc/self/fd/N, to path. The memfd is created once and kept open.
+ */
+static inline void
+fuzz_file_with(const uint8_t *data, size_t size, char *path, size_t path_size)
+{
+	static int fd = -1;
+	size_t done = 0;
+
+	if (fd < 0) {
+		fd = memfd_create("sx-fuzz-input", MFD_CLOEXEC);
+		if (fd < 0) {
+			abort();
+		}
+		fchmod(fd, 0600);
+	}
+	if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		abort();
+	}
+	while (done < size) {
+		ssize_t written = write(fd, data + done, size - done);
+
+		if (written <= 0) {
+			abort();
+		}
+		done += (size_t)written;
+	}
+	snprintf(path, path_size, "/proc/self/fd/%d", fd);
+}
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * BLAS/LAPACK interposition under real loading conditions. A test BLAS
+ * library in a local (RTLD_LOCAL) scope is reached through every spelling,
+ * and its thread count is clamped while over the thermal limit. Debian's
+ * numpy (OpenBLAS or the reference BLAS) gives bit-identical results with
+ * the shim.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_support.h"
+
+#define PYTHON "/usr/bin/python3"
+
+/* Every wrapped spelling that libsxblascaller.so calls. */
+static const char *const forwarded_names[] = {
+	"dgemm_", "dgemm_64_", "scipy_dgemm_", "scipy_dgemm_64_",
+	"cblas_dgemm", "cblas_dgemm64_", "scipy_cblas_dgemm", "scipy_cblas_dgemm64_",
+	"dgesv_", "dgesv_64_", "scipy_dgesv_", "scipy_dgesv_64_",
+	"dpotrf_", "dpotrf_64_",
+};
+#define FORWARDED_COUNT (sizeof(forwarded_names) / sizeof(forwarded_names[0]))
+
+static size_t
+count_occurrences(const char *text, const char *needle)
+{
+	size_t count = 0;
+
+	for (text = strstr(text, needle); text != NULL; text = strstr(text + 1, needle)) {
+		count++;
+	}
+	return count;
+}
+
+static void
+run_blas_host(char *const env[], bool preload, const char *temp_path, run_result_t *result)
+{
+	char host[512], caller[512];
+	char *argv[] = { (char *)test_prog_path("blas_host", host, sizeof(host)),
+	    (char *)test_prog_path("libsxblascaller.so", caller, sizeof(caller)),
+	    (char *)temp_path, NULL };
+
+	ck_assert_int_eq(test_run(argv, env, preload, 120, result), 0);
+}
+
+START_TEST(fake_blas_direct_without_shim)
+{
+	run_result_t result;
+	size_t i;
+
+	run_blas_host(NULL, false, NULL, &result);
+	ck_assert_msg(result.exit_code == 0, "blas_host: %s%s", result.out, result.err);
+	for (i = 0; i < FORWARDED_COUNT; i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "ok %s\n", forwarded_names[i]);
+		ck_assert_msg(strstr(result.out, line) != NULL, "missing '%s' in:\n%s", line,
+		    result.out);
+	}
+	ck_assert_ptr_nonnull(strstr(result.out, "dgetrf_ absent"));
+	test_run_free(&result);
+}
+END_TEST
+
+START_TEST(fake_blas_forwarded_in_local_scope)
+{
+	char *env[] = { "SAFEEXEC_LOG_LEVEL=debug", NULL };
+	run_result_t result;
+	size_t i;
+
+	run_blas_host(env, true, NULL, &result);
+	ck_assert_msg(result.exit_code == 0, "blas_host: %s%s", result.out, result.err);
+	for (i = 0; i < FORWARDED_COUNT; i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "ok %s\n", forwarded_names[i]);
+		ck_assert_msg(strstr(result.out, line) != NULL, "missing '%s' in:\n%s", line,
+		    result.out);
+		/* The wrapper ran (it logged its resolution) and found the test library. */
+		snprintf(line, sizeof(line), "BLAS: %s resolved in ", forwarded_names[i]);
+		ck_assert_msg(strstr(result.err, line) != NULL, "missing '%s' in:\n%s", line,
+		    result.err);
+	}
+	ck_assert_uint_eq(count_occurrences(result.err, "libsxfakeblas.so"),
+	    FORWARDED_COUNT);
+	test_run_free(&result);
+}
+END_TEST
+
+START_TEST(unresolved_routine_sets_info)
+{
+	run_result_t result;
+
+	run_blas_host(NULL, true, NULL, &result);
+	ck_assert_msg(result.exit_code == 0, "blas_host: %s%s", result.out, result.err);
+	ck_assert_msg(strstr(result.out, "dgetrf_ info -1000, matrix untouched") != NULL,
+	    "out:\n%s", result.out);
+	ck_assert_uint_eq(count_occurrences(result.err, "ERROR - no loaded library defines "
+	    "dgetrf_"), 1);
+	test_run_free(&result);
+}
+END_TEST
+
+START_TEST(threads_clamped_while_hot)
+{
+	char *dir = test_make_temp_dir();
+	char temp_path[1024], source[1100];
+	char *env[] = { source, "SAFEEXEC_LOG_LEVEL=info", "SAFEEXEC_BLAS_MIN_FLOPS=0",
+	    "SAFEEXEC_THERMAL_MAX_WAIT=100ms", "SAFEEXEC_POLL_MS=10",
+	    "SAFEEXEC_MAX_WORKERS=3", NULL };
+	run_result_t result;
+
+	test_write_file(dir, "temp", "90000\n");
+	snprintf(temp_path, sizeof(temp_path), "%s/temp", dir);
+	snprintf(source, sizeof(source), "SAFEEXEC_TEMP_SOURCE=%s", temp_path);
+	run_blas_host(env, true, temp_path, &result);
+	ck_assert_msg(result.exit_code == 0, "blas_host: %s%s", result.out, result.err);
+	ck_assert_msg(strstr(result.out, "threads before 16\n") != NULL, "%s", result.out);
+	ck_assert_msg(strstr(result.out, "threads while hot 3\n") != NULL, "%s", result.out);
+	ck_assert_msg(strstr(result.out, "threads after cooling 16\n") != NULL, "%s",
+	    result.out);
+	ck_assert_msg(strstr(result.err, "OpenBLAS threads limited from 16 to 3") != NULL,
+	    "%s", result.err);
+	ck_assert_msg(strstr(result.err, "OpenBLAS threads restored to 16") != NULL, "%s",
+	    result.err);
+	test_run_free(&result);
+	test_remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(numpy_blas_seen_and_identical)
+{
+	char script[512];
+	char *argv[] = { PYTHON, (char *)test_source_path("py/blas_numpy_ops.py", script,
+	    sizeof(script)), NULL };
+	char *env[] = { "SAFEEXEC_LOG_LEVEL=debug", NULL };
+	run_result_t plain, shimmed;
+
+	ck_assert_int_eq(test_run(argv, NULL, false, 300, &plain), 0);
+	ck_assert_int_eq(test_run(argv, env, true, 300, &shimmed), 0);
+	ck_assert_msg(plain.exit_code == 0, "numpy without the shim failed: %s", plain.err);
+	ck_assert_msg(shimmed.exit_code == 0, "numpy with the shim failed: %s", shimmed.err);
+	ck_assert_ptr_nonnull(strstr(plain.out, "solve "));
+	ck_assert_str_eq(shimmed.out, plain.out);
+
+	/* dot is cblas_dgemm; inv and solve are dgesv_ in numpy's umath_linalg. */
+	ck_assert_msg(strstr(shimmed.err, "BLAS: cblas_dgemm resolved in ") != NULL, "%s",
+	    shimmed.err);
+	ck_assert_msg(strstr(shimmed.err, "BLAS: dgesv_ resolved in ") != NULL, "%s",
+	    shimmed.err);
+	ck_assert_msg(strstr(shimmed.err, "BLAS: cblas_zgemm resolved in ") != NULL, "%s",
+	    shimmed.err);
+	ck_assert_ptr_null(strstr(shimmed.err, "no loaded library defines"));
+	test_run_free(&plain);
+	test_run_free(&shimmed);
+}
+END_TEST
+
+static Suite *
+blas_suite(void)
+{
+	Suite *suite = suite_create("blas");
+	TCase *forwarding = tcase_create("forwarding");
+	TCase *numpy = tcase_create("numpy");
+
+	tcase_set_timeout(numpy, 600);
+	tcase_add_test(forwarding, fake_blas_direct_without_shim);
+	tcase_add_test(forwarding, fake_blas_forwarded_in_local_scope);
+	tcase_add_test(forwarding, unresolved_routine_sets_info);
+	tcase_add_test(forwarding, threads_clamped_while_hot);
+	tcase_add_test(numpy, numpy_blas_seen_and_identical);
+	suite_add_tcase(suite, forwarding);
+	suite_add_tcase(suite, numpy);
+	return suite;
+}
+
+int
+main(void)
+{
+	return test_run_suite(blas_suite());
+}
