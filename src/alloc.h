@@ -2,8 +2,8 @@
  * The interposed allocation family. Every entry point compares the request
  * with alloc_large_threshold and, below it, tail-calls the private jemalloc
  * directly: one load, one compare and one jump over plain jemalloc. At or
- * above it, the request takes a non-inlined slow path that asks the
- * governor first.
+ * above it, the request takes a non-inlined slow path that consults
+ * the governor first.
  */
 #ifndef SX_ALLOC_H
 #define SX_ALLOC_H

@@ -16,9 +16,10 @@
 
 typedef void (*cxx_new_handler_t)(void);
 
-/* std::get_new_handler() and std::__throw_bad_alloc(), from libstdc++. */
+/* std::get_new_handler() and the function that throws std::bad_alloc, in libstdc++ and libc++. */
 #define CXX_GET_NEW_HANDLER "_ZSt15get_new_handlerv"
 #define CXX_THROW_BAD_ALLOC "_ZSt17__throw_bad_allocv"
+#define CXX_LIBCXX_THROW_BAD_ALLOC "_ZNSt3__117__throw_bad_allocEv"
 
 static void *
 cxx_allocate(size_t size, size_t alignment)
@@ -47,9 +48,17 @@ cxx_throw_bad_alloc(void)
 
 	*(void **)&throw_bad_alloc = dlsym(RTLD_DEFAULT, CXX_THROW_BAD_ALLOC);
 	if (throw_bad_alloc == NULL) {
-		log_message(LOG_LEVEL_ERROR, "operator new failed and %s "
-		    "was not found (libstdc++ is not loaded); aborting",
-		    CXX_THROW_BAD_ALLOC);
+		*(void **)&throw_bad_alloc = dlsym(RTLD_DEFAULT, CXX_LIBCXX_THROW_BAD_ALLOC);
+	}
+	/*
+	 * NOTE: a throwing operator new must not return NULL. Without a C++
+	 * runtime to throw from, the only conforming outcome left is abort(),
+	 * which is also what a runtime built without exceptions does.
+	 */
+	if (throw_bad_alloc == NULL) {
+		log_message(LOG_LEVEL_ERROR, "operator new failed and neither %s nor %s "
+		    "was found (no C++ runtime loaded); aborting", CXX_THROW_BAD_ALLOC,
+		    CXX_LIBCXX_THROW_BAD_ALLOC);
 		abort();
 	}
 	throw_bad_alloc();

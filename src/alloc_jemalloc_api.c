@@ -88,7 +88,7 @@ malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque,
 	sej_malloc_stats_print(write_cb, cbopaque, opts);
 }
 
-/* glibc's malloc_trim: give freed memory back, as glibc does. Returns 1 if any was released. */
+/* Purges freed memory, as glibc's malloc_trim does; returns 1 if any was released. */
 SX_EXPORT int
 malloc_trim(size_t pad)
 {

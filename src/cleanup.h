@@ -3,10 +3,10 @@
  * the governor's slow path before a request is refused. The built-in hook
  * (priority 0) purges the memory jemalloc keeps for freed blocks.
  *
- * Rules for a hook, because it runs inside another thread's malloc: it must
- * not take a lock that an allocating thread may hold, must not wait for
- * another thread, and should not allocate much (allocations made from a hook
- * bypass the governor). It returns an estimate of the bytes it released, or 0.
+ * A hook runs inside the malloc of whichever thread needs memory. So it must
+ * not take a lock that an allocating thread may hold, and must not wait for
+ * another thread. It should not allocate much, because its allocations
+ * bypass the governor. It returns an estimate of the bytes it released, or 0.
  */
 #ifndef SX_CLEANUP_H
 #define SX_CLEANUP_H

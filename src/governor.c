@@ -202,7 +202,7 @@ governor_log_prediction(size_t bytes, const char *outcome)
 	    (unsigned long long)(sample.margin_bytes / SX_MIB), outcome);
 }
 
-/* True when the request could fit if everything else the process holds went away. */
+/* True when the request could fit if everything else the process uses went away. */
 static bool
 governor_could_ever_fit(size_t bytes)
 {

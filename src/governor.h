@@ -24,7 +24,7 @@ SX_HIDDEN void governor_init(void);
  */
 SX_HIDDEN bool governor_admit(size_t bytes, alloc_kind_t kind);
 
-/* What the governor sees now; also used by `safeexec status` and the API. */
+/* The governor's current reading of every source; also used by `safeexec status` and the API. */
 typedef struct {
 	limit_reading_t readings[LIMIT_SOURCE_COUNT];
 	limit_source_t effective_source;     /* LIMIT_SOURCE_COUNT when no source has a limit */
@@ -66,7 +66,7 @@ SX_HIDDEN uint64_t governor_margin_for(uint64_t limit_bytes);
 
 /*
  * Finds the cgroup directories once, from options.proc_root and sysfs_root.
- * Until it runs, governor_read_view sees only the budget, meminfo and PSI.
+ * Until it runs, governor_read_view reads only the budget, meminfo and PSI.
  */
 SX_HIDDEN void governor_discover_limits(void);
 SX_HIDDEN const limits_context_t *governor_limits_context(void);

@@ -10,7 +10,7 @@
 #include "governor.h"
 #include "options.h"
 
-/* Whatever the margin option says, keep at least this much headroom (bytes). */
+/* Minimum headroom in bytes, whatever the margin option is set to. */
 #define GOVERNOR_MARGIN_MIN_BYTES (16 * SX_MIB)
 
 static limits_context_t governor_limits;

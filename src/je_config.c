@@ -6,10 +6,10 @@
 /*
  * Read by jemalloc on its first allocation, before the shim's constructor.
  * dirty_decay_ms/muzzy_decay_ms -1 keep freed pages for reuse instead of
- * returning them to the kernel on a timer: with the defaults a loop that
- * allocates, touches and frees 1-8 MiB blocks ran 30x slower than glibc on
- * the development machine, because every reuse faulted the pages in again.
- * The governor purges them when memory is short (je_purge_all).
+ * returning them to the kernel on a timer. With jemalloc 5.3's defaults, a
+ * loop that allocates, touches and frees 1-8 MiB blocks ran 30x slower than
+ * glibc on a 2-core x86-64 VM, because every reuse faulted the pages in
+ * again. The governor purges them when memory is short (je_purge_all).
  * oversize_threshold:0 keeps large blocks in the normal arenas, whose decay
  * these settings control, instead of the dedicated huge arena that purges
  * at once. zero_realloc:free gives glibc's realloc(p, 0).

@@ -3,7 +3,7 @@
  *   YYYY-MM-DD HH:MM:SS - safeexec - LEVEL - message
  * formatted on the stack and written with write(2), so logging is safe on
  * the allocation path. Lines go to stderr, or are appended to a file that is
- * opened and closed for each line, so the shim holds no descriptor that the
+ * opened and closed for each line, so the shim keeps no descriptor that the
  * program could close or reuse.
  */
 #ifndef SX_LOG_H

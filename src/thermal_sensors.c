@@ -8,15 +8,9 @@
  * are replaced for the duration of the scan and restored afterwards, so a
  * host program that uses libsensors itself keeps its own hooks.
  */
+#include <limits.h>
 #include <setjmp.h>
 
-/*
- * sensors.h needs INT_MAX from the C library's <limits.h>, but the shim's
- * own src/limits.h shadows that name on the include path.
- */
-#ifndef INT_MAX
-#define INT_MAX __INT_MAX__
-#endif
 #include <sensors/error.h>
 #include <sensors/sensors.h>
 #include <string.h>
