@@ -139,7 +139,7 @@ predictor_load_file(const char *path)
 	char line[HISTORY_LINE_MAX], name[SAFEEXEC_OPERATION_MAX];
 	predictor_sample_t sample;
 	int loaded = 0, invalid = 0;
-	FILE *file = fopen(path, "r");
+	FILE *file = fopen(path, "re");
 
 	if (file == NULL) {
 		return -errno;
@@ -212,7 +212,7 @@ predictor_save_file(const char *path)
 	    >= sizeof(temp)) {
 		return ENAMETOOLONG;
 	}
-	file = fopen(temp, "w");
+	file = fopen(temp, "we");
 	if (file == NULL) {
 		return errno;
 	}

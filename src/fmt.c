@@ -250,6 +250,9 @@ fmt_vformat(char *out, size_t size, const char *format, va_list args)
 		case 'u':
 			fmt_put_unsigned_arg(&buffer, &cursor_args, 10, &spec);
 			break;
+		case 'o':
+			fmt_put_unsigned_arg(&buffer, &cursor_args, 8, &spec);
+			break;
 		case 'x':
 			fmt_put_unsigned_arg(&buffer, &cursor_args, 16, &spec);
 			break;

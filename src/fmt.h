@@ -2,7 +2,7 @@
  * An allocation-free snprintf for the shim's messages. glibc's printf family
  * may call malloc (for some conversions and for locale data), and the shim
  * formats messages while it is deciding a malloc.
- * Supports %% %c %s %d %i %u %x %p, the length modifiers l, ll and z,
+ * Supports %% %c %s %d %i %u %o %x %p, the length modifiers l, ll and z,
  * a width with the 0 and - flags, a precision on %s (also .*) and on %f.
  */
 #ifndef SX_FMT_H

@@ -51,10 +51,28 @@ static struct {
 	_Atomic uint64_t refusals;
 	_Atomic uint64_t psi_waits;
 	_Atomic uint64_t purged_bytes;
+	_Atomic uint64_t forced_admissions;
 } governor_counts;
 
 /* Set while this thread is inside the governor; nested requests are admitted. */
 static SX_TLS int governor_depth;
+
+/*
+ * Some libraries retry a refused request at once and without end: OpenBLAS
+ * 0.3's buffer allocator alternates mmap and malloc of the same size until
+ * one succeeds, so a refusal would hang the program at 100% CPU. A thread
+ * that asks again for about the same size within GOVERNOR_RETRY_WINDOW_MS of a
+ * refusal is such a caller: its retries skip the stall, and after
+ * GOVERNOR_RETRY_ADMIT_AFTER of them the request is admitted with an error
+ * logged. Programs that retry after a pause (Python's MemoryError handlers,
+ * the batch executor's backoff) are not affected.
+ */
+#define GOVERNOR_RETRY_WINDOW_MS 20
+#define GOVERNOR_RETRY_ADMIT_AFTER 4
+static SX_TLS size_t governor_retry_bytes;
+static SX_TLS unsigned governor_retry_count;
+static SX_TLS uint64_t governor_retry_end_ms;
+static log_limiter_t governor_retry_limiter;
 
 static log_limiter_t governor_predict_limiter;
 static log_limiter_t governor_refuse_limiter;
@@ -247,11 +265,27 @@ governor_stall(size_t bytes, alloc_kind_t kind)
 	return fits;
 }
 
+/*
+ * True when this thread was refused about the same size moments ago. "About":
+ * within 1/16, because OpenBLAS asks mmap for the buffer and malloc for the
+ * buffer plus a page.
+ */
+static bool
+governor_is_quick_retry(size_t bytes)
+{
+	size_t difference = bytes > governor_retry_bytes ? bytes - governor_retry_bytes
+	    : governor_retry_bytes - bytes;
+
+	return governor_retry_count > 0 && difference <= governor_retry_bytes / 16
+	    && log_monotonic_ms() - governor_retry_end_ms < GOVERNOR_RETRY_WINDOW_MS;
+}
+
 static bool
 governor_decide(size_t bytes, alloc_kind_t kind)
 {
 	governor_sample_t sample;
 	char reason[96];
+	bool retry;
 
 	/* The common case costs no file read: a sample at most 5 ms old. */
 	governor_get_sample(false, &sample);
@@ -272,7 +306,18 @@ governor_decide(size_t bytes, alloc_kind_t kind)
 		return true;
 	}
 
-	if (governor_could_ever_fit(bytes) && options.stall_timeout_ms > 0
+	retry = governor_is_quick_retry(bytes);
+	if (retry && governor_retry_count >= GOVERNOR_RETRY_ADMIT_AFTER) {
+		log_limited(&governor_retry_limiter, 10000, LOG_LEVEL_ERROR,
+		    "admitting %s of %zu bytes over the memory limit: the caller retried it "
+		    "%u times without pause after ENOMEM and would loop forever",
+		    alloc_kind_name(kind), bytes, governor_retry_count);
+		atomic_fetch_add(&governor_counts.forced_admissions, 1);
+		governor_retry_count = 0;
+		return true;
+	}
+
+	if (!retry && governor_could_ever_fit(bytes) && options.stall_timeout_ms > 0
 	    && governor_stall(bytes, kind)) {
 		governor_log_prediction(bytes, "admitted after a stall");
 		return true;
@@ -285,6 +330,9 @@ governor_decide(size_t bytes, alloc_kind_t kind)
 	    "refused %s of %zu bytes (%llu MB): it would cross the memory limit minus the "
 	    "safety margin; returning ENOMEM", alloc_kind_name(kind), bytes,
 	    (unsigned long long)(bytes / SX_MIB));
+	governor_retry_count = retry ? governor_retry_count + 1 : 1;
+	governor_retry_bytes = bytes;
+	governor_retry_end_ms = log_monotonic_ms();
 	return false;
 }
 
@@ -322,6 +370,7 @@ governor_read_counters(governor_counters_t *out)
 	out->refusals = atomic_load(&governor_counts.refusals);
 	out->psi_waits = atomic_load(&governor_counts.psi_waits);
 	out->purged_bytes = atomic_load(&governor_counts.purged_bytes);
+	out->forced_admissions = atomic_load(&governor_counts.forced_admissions);
 }
 
 void

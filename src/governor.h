@@ -51,6 +51,7 @@ typedef struct {
 	uint64_t refusals;
 	uint64_t psi_waits;
 	uint64_t purged_bytes;
+	uint64_t forced_admissions;          /* admitted to break a caller's endless retry loop */
 } governor_counters_t;
 
 SX_HIDDEN void governor_read_counters(governor_counters_t *out);

@@ -21,6 +21,8 @@ static long log_utc_offset_s;
 static _Atomic uint64_t log_tokens_updated_ms;
 static _Atomic int64_t log_tokens = LOG_BURST;
 static _Atomic uint64_t log_dropped;
+/* Set once the log file could not be opened and that was reported on stderr. */
+static _Atomic bool log_open_failed;
 
 static const char *const log_level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 
@@ -62,6 +64,7 @@ log_configure(log_level_t level, const char *path)
 		}
 		memcpy(log_path, path, length);
 		log_path[length] = '\0';
+		atomic_store(&log_open_failed, false);
 	}
 	if (localtime_r(&now, &local) != NULL) {
 		log_utc_offset_s = local.tm_gmtoff;
@@ -145,19 +148,8 @@ log_take_token(void)
 }
 
 static void
-log_write_line(const char *line, size_t length)
+log_write_all(int fd, const char *line, size_t length)
 {
-	int saved_errno = errno;
-	int fd = STDERR_FILENO;
-
-	/* O_NOFOLLOW: a symlink planted at the log path is not followed. */
-	if (log_path[0] != '\0') {
-		fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		    0600);
-		if (fd < 0) {
-			fd = STDERR_FILENO;
-		}
-	}
 	while (length > 0) {
 		ssize_t written = write(fd, line, length);
 
@@ -170,6 +162,47 @@ log_write_line(const char *line, size_t length)
 		line += written;
 		length -= (size_t)written;
 	}
+}
+
+/* Says once on stderr why the log file is not used; the lines follow on stderr. */
+static void
+log_report_open_failure(int error)
+{
+	char line[LOG_LINE_MAX];
+	size_t length;
+
+	if (atomic_exchange(&log_open_failed, true)) {
+		return;
+	}
+	length = log_format_prefix(line, sizeof(line) - 1, LOG_LEVEL_WARN);
+	length += fmt_format(line + length, sizeof(line) - 1 - length, "cannot open the log "
+	    "file %s (errno %d%s); logging to stderr instead", log_path, error,
+	    error == ELOOP ? ": it is a symbolic link, which is not followed"
+	    : error == ENXIO ? ": it is a FIFO without a reader" : "");
+	line[length++] = '\n';
+	log_write_all(STDERR_FILENO, line, length);
+}
+
+static void
+log_write_line(const char *line, size_t length)
+{
+	int saved_errno = errno;
+	int fd = STDERR_FILENO;
+
+	/*
+	 * O_NOFOLLOW: a symlink planted at the log path is not followed.
+	 * O_NONBLOCK: a FIFO without a reader fails with ENXIO instead of
+	 * blocking the program.
+	 */
+	if (log_path[0] != '\0') {
+		fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW
+		    | O_NONBLOCK, 0600);
+		if (fd < 0) {
+			log_report_open_failure(errno);
+			fd = STDERR_FILENO;
+		}
+	}
+	log_write_all(fd, line, length);
 	if (fd != STDERR_FILENO) {
 		close(fd);
 	}

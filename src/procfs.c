@@ -37,8 +37,13 @@ procfs_open(const char *path)
 {
 	int fd;
 
+	/*
+	 * O_NONBLOCK: a FIFO where a file is expected (say, a temp_source set by
+	 * mistake) would block open(2) until a writer came. Regular, /proc and
+	 * /sys files ignore the flag.
+	 */
 	do {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	} while (fd < 0 && errno == EINTR);
 	return fd < 0 ? -errno : fd;
 }

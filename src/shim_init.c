@@ -139,7 +139,8 @@ shim_stop(void)
 	}
 	log_message(LOG_LEVEL_INFO, "summary for pid %d: peak footprint %llu MB, largest "
 	    "request %llu MB, %llu large requests, %llu stalls (%llu ms), %llu refusals, "
-	    "%llu cleanup runs (%llu MB purged), %llu PSI waits, %llu BLAS calls seen, "
+	    "%llu cleanup runs (%llu MB purged), %llu PSI waits, %llu forced admissions, "
+	    "%llu BLAS calls seen, "
 	    "%llu gated, %llu ms paused (%llu thermal, %llu CPU pauses), %s", (int)getpid(),
 	    (unsigned long long)(counters.peak_footprint_bytes / SX_MIB),
 	    (unsigned long long)(counters.largest_request_bytes / SX_MIB),
@@ -149,6 +150,7 @@ shim_stop(void)
 	    (unsigned long long)cleanup_run_count(),
 	    (unsigned long long)(counters.purged_bytes / SX_MIB),
 	    (unsigned long long)counters.psi_waits,
+	    (unsigned long long)counters.forced_admissions,
 	    (unsigned long long)gate.blas_calls, (unsigned long long)gate.blas_gated,
 	    (unsigned long long)gate.paused_ms, (unsigned long long)gate.thermal_pauses,
 	    (unsigned long long)gate.cpu_pauses, peak_text);

@@ -22,7 +22,7 @@
 typedef enum {
 	TRACE_SAMPLER_STOPPED,
 	TRACE_SAMPLER_RUNNING,
-	TRACE_SAMPLER_FAILED,   /* pthread_create failed; not retried in this process */
+	TRACE_SAMPLER_FAILED,   /* pthread_create failed, and this process does not retry */
 } trace_sampler_state_t;
 
 static bool trace_ready;
@@ -70,14 +70,15 @@ static void
 trace_write_line(const char *line, size_t length)
 {
 	int saved_errno = errno;
+	/* O_NONBLOCK: a FIFO without a reader fails with ENXIO instead of blocking. */
 	int fd = open(options.trace_file,
-	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
 
 	if (fd < 0) {
 		if (!atomic_exchange(&trace_open_failed, true)) {
-			log_message(LOG_LEVEL_WARN, "cannot open the trace file %s (errno %d); "
-			    "trace records are dropped until it can be opened",
-			    options.trace_file, errno);
+			log_message(LOG_LEVEL_WARN, "failed to open the trace file %s (errno %d): "
+			    "records are dropped until it opens; check that its directory exists "
+			    "and is writable", options.trace_file, errno);
 		}
 		errno = saved_errno;
 		return;
@@ -197,7 +198,7 @@ trace_sampler_ensure(void)
 
 	if (error != 0) {
 		atomic_store(&trace_sampler_state, TRACE_SAMPLER_FAILED);
-		log_message(LOG_LEVEL_WARN, "cannot start the trace sampler thread (errno %d); "
+		log_message(LOG_LEVEL_WARN, "failed to start the trace sampler thread (errno %d): "
 		    "the trace gets events but no samples", error);
 		return;
 	}

@@ -24,12 +24,15 @@
  *   refusals=<governor refusals since start>
  *   detail=<free text without spaces, or "-">
  *
+ * Marks from safeexec_trace_mark (the C API and the Python module's batch
+ * boundaries) are events named "mark" with the detail "<event>:<detail>".
  * name and detail keep letters, digits and _ . , : ; / + @ % = - and turn
  * every other byte into '_'. detail is the last field, so it may contain
  * '='. Several processes (forked children, programs started under the
- * launcher) may append to one file, so readers group lines by pid; epoch
+ * launcher) may append to one file, so readers group lines by pid. epoch
  * puts every process on one time axis. A forked child keeps its parent's
- * origin for t.
+ * origin for t. Nothing rotates the file: a sample adds about 200 bytes,
+ * about 7 MB per hour of run time.
  *
  * Every record is formatted with fmt_format on the stack and written with a
  * single write(2) to a descriptor opened with O_APPEND for that record and
@@ -68,10 +71,10 @@ SX_HIDDEN bool trace_enabled(void);
  * Appends an event record with the current readings. name and detail may
  * be NULL. Takes no lock and does not allocate, so it may be called from
  * any thread, including from the slow path of malloc. The exception is the
- * first call in a forked child: it restarts the sampler thread, which the
- * fork did not copy, and pthread_create makes small allocations (the new
- * thread's TLS) that stay below the large-request threshold and so never
- * reach the governor.
+ * first call in a forked child, which restarts the sampler thread that the
+ * fork did not copy. pthread_create then makes small allocations (the new
+ * thread's TLS), and these stay below the large-request threshold, so they
+ * never reach the governor.
  */
 SX_HIDDEN void trace_event(const char *name, uint64_t value_bytes, const char *detail);
 

@@ -13,8 +13,8 @@ from . import _runtime
 class Batch:
     """One finished batch, as given to the checkpoint callable.
 
-    ``index`` counts finished batches from 1; ``start`` and ``stop`` are
-    positions in the item sequence (stop excluded); ``items`` and
+    ``index`` counts finished batches from 1. ``start`` and ``stop`` are
+    positions in the item sequence, stop excluded. ``items`` and
     ``results`` are this batch's items and fn's results for them.
     """
 
@@ -36,12 +36,12 @@ class Batch:
 
 
 class BatchResult:
-    """What batch() did: the results in item order and how the batches went.
+    """Outcome of batch(): the results in item order and the batch history.
 
-    ``batch_sizes`` lists the sizes of the finished batches in order,
-    ``reductions`` counts the times a batch was cut after a MemoryError,
-    ``memory_errors`` the MemoryErrors caught, ``item_bytes`` the per-item
-    memory estimate used at the end (0 when unknown).
+    ``batch_sizes`` lists the sizes of the finished batches in order.
+    ``reductions`` counts the times a batch was cut after a MemoryError, and
+    ``memory_errors`` the MemoryErrors caught. ``item_bytes`` is the
+    per-item memory estimate used at the end (0 when unknown).
     """
 
     def __init__(self):
@@ -60,10 +60,10 @@ class BatchResult:
 class BatchError(Exception):
     """batch() stopped before every item was processed.
 
-    ``completed`` holds the processed items (always the first
-    ``completed_count`` items, in order), ``result`` the BatchResult so far
-    with their results, and ``failed_start`` the position of the first item
-    not processed. The original exception is the ``__cause__``.
+    ``completed`` lists the processed items, which are always the first
+    ``completed_count`` items in order. ``result`` is the BatchResult so
+    far with their results, and ``failed_start`` the position of the first
+    item not processed. The original exception is the ``__cause__``.
     """
 
     def __init__(self, message, completed, result, failed_start, total):
@@ -175,12 +175,13 @@ def batch(items_or_count, fn, checkpoint=None, progress=None, initial_batch=None
     sequence with one result per item (or None). Each item is processed in
     exactly one successful batch, in order.
 
-    Batch size: the first batch has ``initial_batch`` items if given;
-    otherwise it comes from the headroom (status(), or MemAvailable without
-    the shim) times ``headroom_fraction`` divided by the per-item memory,
-    which is ``item_bytes`` until a batch was measured (peak resident set
-    growth per item) and the measurement after that. Without either, a batch
-    of ``min_batch`` items is run first to measure. Sizes stay within
+    Batch size: the first batch has ``initial_batch`` items if given.
+    Otherwise the size is the headroom (from status(), or MemAvailable
+    without the shim) times ``headroom_fraction``, divided by the per-item
+    memory. The per-item memory is ``item_bytes`` until a batch was
+    measured (peak resident set growth per item), and the measurement after
+    that. Without either, a batch of ``min_batch`` items runs first to
+    measure. Sizes stay within
     ``min_batch`` and ``max_batch``, grow at most twofold per batch, and stay
     below a size that raised MemoryError.
 

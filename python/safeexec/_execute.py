@@ -49,7 +49,7 @@ def throttle(max_wait_s=60.0):
     which is true when it is safe and false when the wait timed out. The
     result is also a context manager. Given a function instead of a number,
     as in ``@safeexec.throttle``, returns a wrapper that waits up to 60 s
-    before every call; use throttled(max_wait_s) for another limit.
+    before every call. throttled(max_wait_s) sets another limit.
     """
     if callable(max_wait_s):
         return throttled(60.0)(max_wait_s)
@@ -111,7 +111,7 @@ def _make_room(predicted, reduce, reductions, wait_s, operation):
         if reduce is not None and reduce(reductions + 1) is not False:
             return reductions + 1
         if time.monotonic() >= deadline:
-            raise MemoryError("safeexec refused %s: it is predicted to "
+            raise MemoryError("safeexec did not run %s: it is predicted to "
                               "need %d MB but only %d MB are free below the limit"
                               % (operation, predicted // 2**20,
                                  _headroom_bytes() // 2**20))
@@ -129,9 +129,10 @@ def execute(fn, *args, operation=None, size=None, predicted_bytes=None, retries=
     that the next call of the same kind predicts its peak. ``predicted_bytes``
     is the caller's own estimate and wins over the history. When the
     prediction exceeds the headroom, execute() runs the cleanup, calls
-    ``reduce(n)`` (n counts from 1; it makes the next attempt need less
-    memory and returns False when nothing is left to reduce) and waits up to
-    ``wait_s`` seconds, then raises MemoryError without running fn.
+    ``reduce(n)`` and waits up to ``wait_s`` seconds, then raises
+    MemoryError without running fn. ``reduce(n)``, with n counting from 1,
+    makes the next attempt need less memory and returns False when nothing
+    is left to reduce.
 
     A MemoryError from fn makes execute() run gc.collect(), the registered
     cleanup callbacks and the shim's hooks, call reduce if given, wait

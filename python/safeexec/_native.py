@@ -109,7 +109,7 @@ class Native:
     """The loaded shim's API, or an empty stand-in when it is not loaded.
 
     ``library`` is None when the shim is not in this process or lacks the
-    API; ``reason`` then says why.
+    API, and ``reason`` then contains the cause.
     """
 
     def __init__(self):

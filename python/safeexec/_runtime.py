@@ -3,9 +3,9 @@
 The shim's cleanup hooks run inside some thread's malloc, where calling into
 the interpreter could deadlock or corrupt it. So this module registers no
 Python hook with the shim. Instead it watches the shim's count of cleanup
-runs (a plain counter in C, read through safeexec_status) and, when it went
-up, runs gc.collect() and the callables given to register_cleanup() at the
-next safe point: the boundaries of execute() and of each batch.
+runs, a plain counter in C read through safeexec_status. When the count
+went up, it runs gc.collect() and the callables given to register_cleanup()
+at the next safe point: the boundaries of execute() and of each batch.
 """
 
 import gc
@@ -88,7 +88,7 @@ def _degraded_status(binding):
 
 
 def status():
-    """Return what the shim sees now, as a dict.
+    """Return the shim's current readings and counters as a dict.
 
     The keys are the fields of struct safeexec_status (include/safeexec.h)
     plus ``loaded`` (the shim is in this process), ``library`` (its path)

@@ -14,7 +14,7 @@ that cue and lets it run --steps synchronous steps of chaotic annealing:
     A(t) = A0 (1 - decay)^t
 
 Early on the logistic-map term makes the dynamics chaotic, so the state can
-leave shallow spurious minima; as A(t) decays the network becomes an
+leave shallow spurious minima. As A(t) decays, the network becomes an
 ordinary graded-response Hopfield network and settles. The recall overlap
 is m = (1/N) sum_i xi_i^target sign(x_i(T)).
 
@@ -66,6 +66,7 @@ def parse_arguments(argv):
                     "the memory left (see the module docstring for the model).")
     parser.add_argument("--out", default="chaotic_recall_out",
                         help="output directory (default: %(default)s)")
+
     parser.add_argument("--pattern-size", type=int, default=1000,
                         help="neurons per pattern (default: %(default)s)")
     parser.add_argument("--patterns", type=int, default=50,
@@ -84,6 +85,7 @@ def parse_arguments(argv):
                         help="annealing rate of the chaotic term per step "
                              "(default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
+
     parser.add_argument("--naive", action="store_true",
                         help="simulate all trials in one allocation, without batches")
     parser.add_argument("--initial-batch", type=int, default=0,
@@ -94,6 +96,7 @@ def parse_arguments(argv):
     parser.add_argument("--delay-per-batch", type=float, default=0.0,
                         help="seconds to sleep after each saved batch, to test "
                              "interruption (default: %(default)s)")
+
     arguments = parser.parse_args(argv)
     try:
         arguments.noise_levels = [float(text) for text in arguments.noise.split(",")]
@@ -101,6 +104,7 @@ def parse_arguments(argv):
         parser.error("--noise must be comma-separated numbers, got %r" % arguments.noise)
     if any(not 0.0 <= level <= 1.0 for level in arguments.noise_levels):
         parser.error("--noise levels must lie in [0, 1], got %r" % arguments.noise)
+
     for name in ("pattern_size", "patterns", "trials", "steps"):
         if getattr(arguments, name) < 1:
             parser.error("--%s must be at least 1" % name.replace("_", "-"))
@@ -258,8 +262,8 @@ class ResultsFile:
         lines = complete.decode("utf-8").splitlines()
         header = json.loads(lines[0]) if lines else {}
         if header.get("config") != self.config:
-            raise SystemExit("error: %s holds results of other options (%s); use another "
-                             "--out or remove it" % (self.path, header.get("config")))
+            raise SystemExit("error: %s contains results of other options (%s); use "
+                             "another --out or remove it" % (self.path, header.get("config")))
         for line in lines[1:]:
             record = json.loads(line)
             self.records[record["item"]] = record
@@ -319,9 +323,11 @@ def run_naive(arguments, config, network):
         trajectory = np.empty((total, config["steps"], config["pattern_size"]))
         records = simulate(network, list(range(total)), trajectory)
     except MemoryError as error:
+        status = {key: (None if isinstance(value, float) and value != value else value)
+                  for key, value in safeexec.status().items()}
         failure = {"mode": "naive", "error": "MemoryError", "message": str(error),
                    "trials_not_simulated": total, "bytes_requested": needed,
-                   "saved": ["network.npz"], "status": safeexec.status()}
+                   "saved": ["network.npz"], "status": status}
         with open(os.path.join(arguments.out, "naive_failure.json"), "w",
                   encoding="utf-8") as output:
             json.dump(failure, output, indent=1, default=str)
@@ -393,6 +399,8 @@ def run_batched(arguments, config, network):
 
 
 def raise_on_sigterm(signum, frame):
+    """Stop at the next Python statement; a second SIGTERM kills at once."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     raise SystemExit(128 + signum)
 
 

@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-/* Returns a heap copy of data with a NUL after its last byte; abort()s on ENOMEM. */
+/* Returns a heap copy of data with a NUL after its last byte. Calls abort() when malloc fails. */
 static inline char *
 fuzz_terminated_copy(const uint8_t *data, size_t size)
 {

@@ -135,6 +135,22 @@ START_TEST(numpy_memory_error_then_recovers)
 }
 END_TEST
 
+START_TEST(endless_retry_is_admitted)
+{
+	/* OpenBLAS retries its 128 MiB buffer without end; 100M cannot hold it. */
+	char *argv[] = { PYTHON, "-c", "import numpy; print(numpy.ones(10).sum())", NULL };
+	char *env[] = { "SAFEEXEC_MEMORY_LIMIT=100M", NULL };
+	run_result_t result;
+
+	ck_assert_int_eq(test_run(argv, env, true, 60, &result), 0);
+	ck_assert_int_eq(result.signal, 0);
+	ck_assert_int_eq(result.exit_code, 0);
+	ck_assert_ptr_nonnull(strstr(result.out, "10.0"));
+	ck_assert_ptr_nonnull(strstr(result.err, "without pause after ENOMEM"));
+	test_run_free(&result);
+}
+END_TEST
+
 START_TEST(launcher_runs_with_budget)
 {
 	char *argv[] = { (char *)test_getenv("SAFEEXEC_LAUNCHER"), "--memory-limit", "1G",
@@ -214,6 +230,7 @@ governor_suite(void)
 	tcase_add_test(limits, stall_ends_at_deadline);
 	tcase_add_test(limits, stall_resumes_when_freed);
 	tcase_add_test(limits, numpy_memory_error_then_recovers);
+	tcase_add_test(limits, endless_retry_is_admitted);
 	tcase_add_test(launcher, launcher_runs_with_budget);
 	tcase_add_test(launcher, launcher_status_json);
 	tcase_add_test(launcher, launcher_rejects_bad_value);
