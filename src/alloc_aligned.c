@@ -48,21 +48,6 @@ posix_memalign(void **memptr, size_t alignment, size_t size)
 	return alloc_posix_memalign_slow(memptr, alignment, size);
 }
 
-SX_EXPORT void *
-aligned_alloc(size_t alignment, size_t size)
-{
-	if (SX_UNLIKELY(size >= alloc_large_threshold)) {
-		if (!alloc_is_power_of_two(alignment)) {
-			errno = EINVAL;
-			return NULL;
-		}
-		if (!alloc_admit(size, ALLOC_KIND_ALIGNED)) {
-			return NULL;
-		}
-	}
-	return sej_aligned_alloc(alignment, size);
-}
-
 /*
  * glibc's memalign accepts any alignment: one that is not a power of two is
  * rounded up to the next power of two, and one above SIZE_MAX / 2 + 1 is
@@ -72,6 +57,7 @@ SX_EXPORT void *
 memalign(size_t alignment, size_t size)
 {
 	size_t rounded = 16;
+	void *ptr;
 
 	if (alignment > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;
@@ -85,8 +71,20 @@ memalign(size_t alignment, size_t size)
 	    && !alloc_admit(size, ALLOC_KIND_ALIGNED)) {
 		return NULL;
 	}
-	return sej_memalign(rounded, size);
+	ptr = sej_memalign(rounded, size);
+	if (ptr == NULL) {
+		errno = ENOMEM;
+	}
+	return ptr;
 }
+
+/*
+ * In glibc 2.36 (Debian 12) aligned_alloc is an alias of memalign, so it
+ * accepts any alignment too. glibc 2.38 and C17 reject alignments that are
+ * not powers of two with EINVAL instead.
+ */
+SX_EXPORT void *aligned_alloc(size_t alignment, size_t size)
+    __attribute__((alias("memalign")));
 
 SX_EXPORT void *
 valloc(size_t size)

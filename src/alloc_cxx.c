@@ -103,6 +103,13 @@ cxx_allocate_slow(size_t size, size_t alignment, bool nothrow)
 static inline void *
 cxx_new(size_t size, size_t alignment, bool nothrow)
 {
+	/* libstdc++ throws std::bad_alloc for an alignment that is not a power of two. */
+	if (SX_UNLIKELY((alignment & (alignment - 1)) != 0)) {
+		if (!nothrow) {
+			cxx_throw_bad_alloc();
+		}
+		return NULL;
+	}
 	if (SX_LIKELY(alloc_is_fast(size) && alignment <= 16)) {
 		void *ptr = sej_malloc(size);
 

@@ -13,8 +13,9 @@
 
 pthread_mutex_t predictor_lock = PTHREAD_MUTEX_INITIALIZER;
 predictor_type_t predictor_types[PREDICTOR_TYPES_MAX];
-bool predictor_dirty;
-static uint64_t predictor_clock;
+uint64_t predictor_clock;
+uint64_t predictor_serial;
+uint64_t predictor_saved_serial;
 
 static bool
 predictor_name_char_valid(char c)
@@ -116,16 +117,17 @@ predictor_fit(const double *x, const double *y, size_t n, double x_query,
 }
 
 predictor_type_t *
-predictor_find_locked(const char *name, bool create)
+predictor_table_find(predictor_type_t *types, size_t capacity, uint64_t *clock,
+    const char *name, bool create)
 {
-	predictor_type_t *oldest = &predictor_types[0];
+	predictor_type_t *oldest = &types[0];
 	size_t i;
 
-	for (i = 0; i < PREDICTOR_TYPES_MAX; i++) {
-		predictor_type_t *type = &predictor_types[i];
+	for (i = 0; i < capacity; i++) {
+		predictor_type_t *type = &types[i];
 
 		if (type->name[0] != '\0' && strcmp(type->name, name) == 0) {
-			type->last_use = ++predictor_clock;
+			type->last_use = ++*clock;
 			return type;
 		}
 		if (type->last_use < oldest->last_use) {
@@ -139,13 +141,27 @@ predictor_find_locked(const char *name, bool create)
 	/* Free slots have last_use 0, so the oldest is a free one while any is left. */
 	memset(oldest, 0, sizeof(*oldest));
 	strcpy(oldest->name, name);
-	oldest->last_use = ++predictor_clock;
+	oldest->last_use = ++*clock;
 	return oldest;
+}
+
+predictor_type_t *
+predictor_find_locked(const char *name, bool create)
+{
+	return predictor_table_find(predictor_types, PREDICTOR_TYPES_MAX, &predictor_clock,
+	    name, create);
+}
+
+const predictor_sample_t *
+predictor_sample_at(const predictor_type_t *type, unsigned k)
+{
+	return &type->samples[(type->next + PREDICTOR_SAMPLES_MAX - type->count + k)
+	    % PREDICTOR_SAMPLES_MAX];
 }
 
 void
 predictor_insert_locked(predictor_type_t *type, const double *params, int param_count,
-    uint64_t peak_bytes)
+    uint64_t peak_bytes, uint64_t serial)
 {
 	predictor_sample_t *sample = &type->samples[type->next];
 	int i;
@@ -157,6 +173,7 @@ predictor_insert_locked(predictor_type_t *type, const double *params, int param_
 		sample->params[i] = params[i];
 	}
 	sample->peak_bytes = peak_bytes;
+	sample->serial = serial;
 	type->next = (type->next + 1) % PREDICTOR_SAMPLES_MAX;
 	if (type->count < PREDICTOR_SAMPLES_MAX) {
 		type->count++;
@@ -208,8 +225,7 @@ predictor_record(const char *operation, const double *params, int param_count,
 
 	pthread_mutex_lock(&predictor_lock);
 	type = predictor_find_locked(name, true);
-	predictor_insert_locked(type, params, param_count, peak_bytes);
-	predictor_dirty = true;
+	predictor_insert_locked(type, params, param_count, peak_bytes, ++predictor_serial);
 	pthread_mutex_unlock(&predictor_lock);
 	return 0;
 }
@@ -219,7 +235,9 @@ predictor_reset(void)
 {
 	pthread_mutex_lock(&predictor_lock);
 	memset(predictor_types, 0, sizeof(predictor_types));
-	predictor_dirty = false;
+	predictor_clock = 0;
+	predictor_serial = 0;
+	predictor_saved_serial = 0;
 	pthread_mutex_unlock(&predictor_lock);
 }
 

@@ -63,25 +63,54 @@ SX_HIDDEN int predictor_record(const char *operation, const double *params,
     int param_count, uint64_t peak_bytes);
 
 /*
+ * First line of a history file. A non-empty file that starts otherwise
+ * belongs to something else, so it is neither loaded nor overwritten. Files
+ * from before the version tag, whose first line is "# safeexec history" or
+ * "# safeexec history: ...", are accepted as version 1.
+ */
+#define PREDICTOR_HISTORY_HEADER "# safeexec history v1"
+
+/*
  * Loads options.history_file once per process (later calls do nothing).
  * A missing file is an empty history; invalid lines are skipped and counted
- * in one warning.
+ * in one warning. A file that predictor_load_file rejects gets one warning,
+ * and this process then keeps its samples in memory only.
  */
 SX_HIDDEN void predictor_load_once(void);
 
 /*
  * Merges the samples of the history file at path into the table. Returns
- * the number of samples read, or -errno when the file cannot be opened.
+ * the number of samples read (0 for an empty file), or a negative errno:
+ *   -ELOOP   path is a symbolic link, which is never followed;
+ *   -EINVAL  path is not a regular file (a directory, FIFO or device);
+ *   -EEXIST  the file is not empty and does not start with the header;
+ *   -errno   of open(2) otherwise, -ENOENT for a missing file.
+ * After -ELOOP, -EINVAL or -EEXIST the path is rejected: predictor_save_file
+ * never writes to it in this process. Only the latest rejected path is kept.
  */
 SX_HIDDEN int predictor_load_file(const char *path);
 
 /*
- * Writes the table to path through a temporary file and rename(2), so a
- * reader never sees a partial file. Returns 0 or an errno value.
+ * Merges this process's unsaved samples into the history file at path.
+ * Holds an exclusive flock(2) on "<path>.lock" (created if missing and left
+ * in place) while it re-reads the file, appends the unsaved samples to it,
+ * keeps the newest PREDICTOR_SAMPLES_MAX samples per type and the
+ * PREDICTOR_TYPES_MAX most recently used types, writes "<path>.tmp.<pid>"
+ * and renames it over path. Concurrent savers thus keep each other's
+ * samples, and a reader never sees a partial file. Returns 0 or an errno
+ * value: the codes of predictor_load_file for a rejected path (nothing is
+ * written), ETIMEDOUT when the lock stayed taken for
+ * PREDICTOR_HISTORY_LOCK_WAIT_MS, or the error of a failed step.
  */
 SX_HIDDEN int predictor_save_file(const char *path);
 
-/* Saves to options.history_file when samples were added since the last save. */
+#define PREDICTOR_HISTORY_LOCK_WAIT_MS 10000
+
+/*
+ * Saves to options.history_file when samples were recorded since the last
+ * save. Warns once per process when the path is rejected, and on each other
+ * failure. Returns what predictor_save_file returned, or 0.
+ */
 SX_HIDDEN int predictor_save_if_changed(void);
 
 /* Forgets every sample; for tests. */

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "api_predictor.h"
@@ -16,6 +17,7 @@ typedef struct {
 	double params[SAFEEXEC_PARAMS_MAX];
 	int param_count;
 	uint64_t peak_bytes;
+	uint64_t serial;                   /* record order; 0: read from a history file */
 } predictor_sample_t;
 
 /* One operation type's ring of its newest samples. */
@@ -29,16 +31,30 @@ typedef struct {
 
 SX_HIDDEN extern pthread_mutex_t predictor_lock;
 SX_HIDDEN extern predictor_type_t predictor_types[PREDICTOR_TYPES_MAX];
-/* Samples were added since the history file was last written. */
-SX_HIDDEN extern bool predictor_dirty;
+/* Source of the types' last_use stamps. */
+SX_HIDDEN extern uint64_t predictor_clock;
+/* Serial of the newest recorded sample; samples above predictor_saved_serial are unsaved. */
+SX_HIDDEN extern uint64_t predictor_serial;
+SX_HIDDEN extern uint64_t predictor_saved_serial;
 
 /*
- * Returns the type called name, or NULL; with create, a new type in a free
- * slot or in place of the least recently used one.
+ * Returns the type called name in types[0..capacity), or NULL; with create,
+ * a new type in a free slot or in place of the least recently used one.
+ * Stamps the returned type with ++*clock. Works on any table, such as the
+ * history file's merge table; the caller serializes access.
  */
+SX_HIDDEN predictor_type_t *predictor_table_find(predictor_type_t *types, size_t capacity,
+    uint64_t *clock, const char *name, bool create);
+
+/* predictor_table_find on the global table. */
 SX_HIDDEN predictor_type_t *predictor_find_locked(const char *name, bool create);
 
+/* Adds a sample as the type's newest, replacing its oldest when the ring is full. */
 SX_HIDDEN void predictor_insert_locked(predictor_type_t *type, const double *params,
-    int param_count, uint64_t peak_bytes);
+    int param_count, uint64_t peak_bytes, uint64_t serial);
+
+/* Returns the type's k-th oldest sample, for k below type->count. */
+SX_HIDDEN const predictor_sample_t *predictor_sample_at(const predictor_type_t *type,
+    unsigned k);
 
 #endif

@@ -1,4 +1,5 @@
 /* Allocation-free formatting; see fmt.h for the supported conversions. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -302,4 +303,38 @@ fmt_format(char *out, size_t size, const char *format, ...)
 	length = fmt_vformat(out, size, format, args);
 	va_end(args);
 	return length;
+}
+
+const char *
+fmt_errno_text(int error)
+{
+	static const struct {
+		int value;
+		const char *text;
+	} table[] = {
+		{ EPERM, "Operation not permitted (EPERM)" },
+		{ ENOENT, "No such file or directory (ENOENT)" },
+		{ EIO, "Input/output error (EIO)" },
+		{ ENXIO, "No such device or address (ENXIO)" },
+		{ EAGAIN, "Resource temporarily unavailable (EAGAIN)" },
+		{ ENOMEM, "Cannot allocate memory (ENOMEM)" },
+		{ EACCES, "Permission denied (EACCES)" },
+		{ ENODEV, "No such device (ENODEV)" },
+		{ ENOTDIR, "Not a directory (ENOTDIR)" },
+		{ EISDIR, "Is a directory (EISDIR)" },
+		{ EINVAL, "Invalid argument (EINVAL)" },
+		{ ENAMETOOLONG, "File name too long (ENAMETOOLONG)" },
+		{ ELOOP, "Too many levels of symbolic links (ELOOP)" },
+		{ EOPNOTSUPP, "Operation not supported (EOPNOTSUPP)" },
+		{ EFBIG, "File too large (EFBIG)" },
+		{ ERANGE, "Numerical result out of range (ERANGE)" },
+	};
+	size_t i;
+
+	for (i = 0; i < SX_ARRAY_SIZE(table); i++) {
+		if (table[i].value == error) {
+			return table[i].text;
+		}
+	}
+	return "unknown error";
 }

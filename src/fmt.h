@@ -22,4 +22,11 @@ SX_HIDDEN size_t fmt_vformat(char *out, size_t size, const char *format, va_list
 SX_HIDDEN size_t fmt_format(char *out, size_t size, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * Returns a short description of an errno value, such as "No such file or
+ * directory (ENOENT)", from a fixed table, because strerror may allocate for
+ * its locale data. Values not in the table give "unknown error".
+ */
+SX_HIDDEN const char *fmt_errno_text(int error);
+
 #endif

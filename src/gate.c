@@ -33,6 +33,13 @@ static gate_reading_t gate_temperature = { 0, GATE_NO_READING };
 static gate_reading_t gate_cpu_load = { 0, GATE_NO_READING };
 static _Atomic bool gate_thermal_hot;
 static _Atomic bool gate_cpu_over;
+/*
+ * Set when a pause ended at its max wait, cleared when the reading is back
+ * under the limit. While set, gate points do not pause again: one full wait
+ * per hot (or overloaded) episode, not one per call.
+ */
+static _Atomic bool gate_thermal_gave_up;
+static _Atomic bool gate_cpu_gave_up;
 static _Atomic int64_t gate_peak_millidegrees = GATE_NO_READING;
 
 static _Atomic uint64_t gate_blas_calls;
@@ -165,6 +172,10 @@ gate_wait_thermal(const char *what)
 	int64_t reading;
 
 	if (!hot) {
+		atomic_store(&gate_thermal_gave_up, false);
+		return 0;
+	}
+	if (atomic_load(&gate_thermal_gave_up)) {
 		return 0;
 	}
 	start_ms = log_monotonic_ms();
@@ -178,8 +189,10 @@ gate_wait_thermal(const char *what)
 		if (waited_ms >= options.thermal_max_wait_ms) {
 			log_limited(&gate_timeout_limiter, GATE_LOG_INTERVAL_MS, LOG_LEVEL_WARN,
 			    "temperature still %.1f °C after %.1f s (thermal_max_wait); %s "
-			    "proceeds", (double)millidegrees / 1000.0, (double)waited_ms / 1000.0,
+			    "proceeds, and gate points no longer pause until it falls to the "
+			    "resume point", (double)millidegrees / 1000.0, (double)waited_ms / 1000.0,
 			    what);
+			atomic_store(&gate_thermal_gave_up, true);
 			return waited_ms;
 		}
 		gate_sleep_ms(options.poll_ms < options.thermal_max_wait_ms - waited_ms
@@ -206,6 +219,10 @@ gate_wait_cpu(const char *what)
 	int64_t milli = gate_update_cpu(&over);
 
 	if (!over) {
+		atomic_store(&gate_cpu_gave_up, false);
+		return 0;
+	}
+	if (atomic_load(&gate_cpu_gave_up)) {
 		return 0;
 	}
 	start_ms = log_monotonic_ms();
@@ -217,8 +234,10 @@ gate_wait_cpu(const char *what)
 		waited_ms = log_monotonic_ms() - start_ms;
 		if (waited_ms >= options.cpu_max_wait_ms) {
 			log_limited(&gate_timeout_limiter, GATE_LOG_INTERVAL_MS, LOG_LEVEL_WARN,
-			    "CPU load still %.1f%% after %.1f s (cpu_max_wait); %s proceeds",
+			    "CPU load still %.1f%% after %.1f s (cpu_max_wait); %s proceeds, and "
+			    "gate points no longer pause until the load falls below the limit",
 			    (double)milli / 1000.0, (double)waited_ms / 1000.0, what);
+			atomic_store(&gate_cpu_gave_up, true);
 			return waited_ms;
 		}
 		gate_sleep_ms(options.poll_ms < options.cpu_max_wait_ms - waited_ms
@@ -247,6 +266,8 @@ gate_init(void)
 	atomic_store(&gate_temperature.read_ms, 0);
 	atomic_store(&gate_cpu_load.read_ms, 0);
 	atomic_store(&gate_thermal_hot, false);
+	atomic_store(&gate_thermal_gave_up, false);
+	atomic_store(&gate_cpu_gave_up, false);
 	atomic_store(&gate_peak_millidegrees, GATE_NO_READING);
 	gate_update_thermal(&state);
 	gate_update_cpu(&state);

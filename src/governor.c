@@ -39,6 +39,16 @@ typedef struct {
 static pthread_mutex_t governor_sample_lock = PTHREAD_MUTEX_INITIALIZER;
 static governor_sample_t governor_sample;
 
+/*
+ * Memory granted but not yet touched is invisible to RSS, so a sample taken
+ * between malloc and memset would forget it. The governor tracks it as
+ * "pending": what jemalloc's live allocations grew by since the last sample,
+ * less what RSS grew by. Guarded by governor_sample_lock.
+ */
+static uint64_t governor_prev_allocated_bytes;
+static uint64_t governor_prev_rss_bytes;
+static uint64_t governor_pending_bytes;
+
 /* Bytes admitted since start; those since the last sample are not yet in its usage. */
 static _Atomic uint64_t governor_granted_bytes;
 
@@ -54,6 +64,13 @@ static struct {
 	_Atomic uint64_t forced_admissions;
 } governor_counts;
 
+/*
+ * Threads stalling now. A stall waits for memory to come back; when another
+ * thread is already waiting for it, a second waiter would compete for the
+ * same bytes and only multiply the delay, so it is refused at once.
+ */
+static _Atomic int governor_stalling_threads;
+
 /* Set while this thread is inside the governor; nested requests are admitted. */
 static SX_TLS int governor_depth;
 
@@ -64,10 +81,10 @@ static SX_TLS int governor_depth;
  * that asks again for about the same size within GOVERNOR_RETRY_WINDOW_MS of a
  * refusal is such a caller: its retries skip the stall, and after
  * GOVERNOR_RETRY_ADMIT_AFTER of them the request is admitted with an error
- * logged. Programs that retry after a pause (Python's MemoryError handlers,
- * the batch executor's backoff) are not affected.
+ * logged. Programs that retry after a pause of at least that long (the
+ * Python batch executor's backoff starts at 10 ms) are not affected.
  */
-#define GOVERNOR_RETRY_WINDOW_MS 20
+#define GOVERNOR_RETRY_WINDOW_MS 5
 #define GOVERNOR_RETRY_ADMIT_AFTER 4
 static SX_TLS size_t governor_retry_bytes;
 static SX_TLS unsigned governor_retry_count;
@@ -109,6 +126,26 @@ governor_init(void)
 	cleanup_register(governor_purge_hook, NULL, 0, "jemalloc purge");
 }
 
+/* Updates governor_pending_bytes; the caller holds governor_sample_lock. */
+static void
+governor_update_pending(uint64_t rss_bytes)
+{
+	size_t allocated_bytes;
+	int64_t pending, allocated_growth, rss_growth;
+
+	if (je_read_allocated(&allocated_bytes) != 0) {
+		return;
+	}
+	allocated_growth = (int64_t)allocated_bytes - (int64_t)governor_prev_allocated_bytes;
+	rss_growth = (int64_t)rss_bytes - (int64_t)governor_prev_rss_bytes;
+	pending = (int64_t)governor_pending_bytes + allocated_growth
+	    - (rss_growth > 0 ? rss_growth : 0);
+
+	governor_pending_bytes = pending > 0 ? (uint64_t)pending : 0;
+	governor_prev_allocated_bytes = allocated_bytes;
+	governor_prev_rss_bytes = rss_bytes;
+}
+
 /* Reads the limits into governor_sample; the caller holds governor_sample_lock. */
 static void
 governor_take_sample_locked(uint64_t now_ms)
@@ -119,10 +156,20 @@ governor_take_sample_locked(uint64_t now_ms)
 	governor_sample.granted_mark = atomic_load(&governor_granted_bytes);
 	governor_read_view(&view);
 
+	governor_update_pending(view.rss_bytes);
+
 	governor_sample.time_ms = now_ms;
 	governor_sample.headroom_bytes = view.headroom_bytes;
 	governor_sample.limit_bytes = view.effective_limit_bytes;
 	governor_sample.usage_bytes = view.effective_usage_bytes;
+	/* The rlimit sources count address space, which includes untouched blocks already. */
+	if (view.effective_source != LIMIT_SOURCE_RLIMIT_AS
+	    && view.effective_source != LIMIT_SOURCE_RLIMIT_DATA
+	    && view.headroom_bytes != UINT64_MAX) {
+		governor_sample.usage_bytes += governor_pending_bytes;
+		governor_sample.headroom_bytes = view.headroom_bytes > governor_pending_bytes
+		    ? view.headroom_bytes - governor_pending_bytes : 0;
+	}
 	governor_sample.margin_bytes = view.margin_bytes;
 	governor_sample.source = view.effective_source;
 	governor_sample.psi_some_avg10 = view.psi_memory.present
@@ -280,6 +327,19 @@ governor_is_quick_retry(size_t bytes)
 	    && log_monotonic_ms() - governor_retry_end_ms < GOVERNOR_RETRY_WINDOW_MS;
 }
 
+/* Stalls unless another thread is stalling already; true when the request fits after it. */
+static bool
+governor_stall_alone(size_t bytes, alloc_kind_t kind)
+{
+	bool fits = false;
+
+	if (atomic_fetch_add(&governor_stalling_threads, 1) == 0) {
+		fits = governor_stall(bytes, kind);
+	}
+	atomic_fetch_sub(&governor_stalling_threads, 1);
+	return fits;
+}
+
 static bool
 governor_decide(size_t bytes, alloc_kind_t kind)
 {
@@ -294,6 +354,13 @@ governor_decide(size_t bytes, alloc_kind_t kind)
 		governor_wait_for_psi(bytes, kind);
 	}
 	if (bytes <= governor_headroom(&sample)) {
+		return true;
+	}
+	/*
+	 * The cached sample may be 5 ms old and count blocks granted and freed
+	 * since; a fresh one costs a few file reads, a needless purge far more.
+	 */
+	if (sample.time_ms != log_monotonic_ms() && governor_fits(bytes, true)) {
 		return true;
 	}
 
@@ -317,8 +384,8 @@ governor_decide(size_t bytes, alloc_kind_t kind)
 		return true;
 	}
 
-	if (!retry && governor_could_ever_fit(bytes) && options.stall_timeout_ms > 0
-	    && governor_stall(bytes, kind)) {
+	if (!retry && options.stall_timeout_ms > 0 && governor_could_ever_fit(bytes)
+	    && governor_stall_alone(bytes, kind)) {
 		governor_log_prediction(bytes, "admitted after a stall");
 		return true;
 	}

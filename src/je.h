@@ -46,6 +46,9 @@ SX_HIDDEN void sej_malloc_stats_print(void (*write_cb)(void *, const char *),
  */
 SX_HIDDEN size_t je_purge_all(void);
 
+/* Bytes allocated to the program (live blocks, touched or not), after refreshing stats. */
+SX_HIDDEN int je_read_allocated(size_t *allocated_bytes);
+
 /* Bytes in active pages (allocated to the program) and resident, per jemalloc stats. */
 SX_HIDDEN int je_read_stats(size_t *active_bytes, size_t *resident_bytes);
 

@@ -43,6 +43,19 @@ je_read_stats(size_t *active_bytes, size_t *resident_bytes)
 	return 0;
 }
 
+int
+je_read_allocated(size_t *allocated_bytes)
+{
+	uint64_t epoch = 1;
+	size_t len = sizeof(epoch);
+
+	if (sej_mallctl("epoch", &epoch, &len, &epoch, len) != 0) {
+		return -1;
+	}
+	len = sizeof(size_t);
+	return sej_mallctl("stats.allocated", allocated_bytes, &len, NULL, 0);
+}
+
 size_t
 je_purge_all(void)
 {

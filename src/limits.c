@@ -278,7 +278,8 @@ limits_finish_search(const limits_context_t *context, const limits_mount_search_
 		return 0;
 	}
 	if (search->cgroup_path == NULL) {
-		fmt_format(reason, reason_size, "no %s line in /proc/self/cgroup", entry_name);
+		fmt_format(reason, reason_size, "no %s line in %s/self/cgroup", entry_name,
+		    context->proc_root);
 		return 0;
 	}
 	if (!search->choice.found) {
@@ -306,9 +307,11 @@ limits_discover_cgroups(limits_context_t *context)
 	error = limits_cgroup_read_self(context, v2_path, v1_path);
 	if (error < 0) {
 		fmt_format(context->v2_absent_reason, sizeof(context->v2_absent_reason),
-		    "failed to read /proc/self/cgroup (error %d)", -error);
+		    "failed to read %s/self/cgroup (%s)", context->proc_root,
+		    fmt_errno_text(-error));
 		fmt_format(context->v1_absent_reason, sizeof(context->v1_absent_reason),
-		    "failed to read /proc/self/cgroup (error %d)", -error);
+		    "failed to read %s/self/cgroup (%s)", context->proc_root,
+		    fmt_errno_text(-error));
 		return;
 	}
 	v2.cgroup_path = v2_path[0] != '\0' ? v2_path : NULL;
@@ -378,13 +381,13 @@ limits_fill_meminfo(const limits_context_t *context, int meminfo_error,
 	out->limit_bytes = 0;
 	out->usage_bytes = 0;
 	if (meminfo_error != 0) {
-		fmt_format(out->detail, sizeof(out->detail), "failed to read %s/meminfo (error %d)",
-		    context->proc_root, -meminfo_error);
+		fmt_format(out->detail, sizeof(out->detail), "failed to read %s/meminfo (%s)",
+		    context->proc_root, fmt_errno_text(-meminfo_error));
 		return;
 	}
 	if (self_error != 0) {
-		fmt_format(out->detail, sizeof(out->detail), "failed to read %s/self/statm (error %d)",
-		    context->proc_root, -self_error);
+		fmt_format(out->detail, sizeof(out->detail), "failed to read %s/self/statm (%s)",
+		    context->proc_root, fmt_errno_text(-self_error));
 		return;
 	}
 
@@ -408,8 +411,8 @@ limits_fill_rlimit(int resource, const char *name, int self_error, uint64_t usag
 	out->limit_bytes = 0;
 	out->usage_bytes = 0;
 	if (getrlimit(resource, &limit) != 0) {
-		fmt_format(out->detail, sizeof(out->detail), "getrlimit(%s) failed (error %d)",
-		    name, errno);
+		fmt_format(out->detail, sizeof(out->detail), "getrlimit(%s) failed (%s)",
+		    name, fmt_errno_text(errno));
 		return;
 	}
 	if (limit.rlim_cur == RLIM_INFINITY) {
@@ -418,7 +421,8 @@ limits_fill_rlimit(int resource, const char *name, int self_error, uint64_t usag
 	}
 	if (self_error != 0) {
 		fmt_format(out->detail, sizeof(out->detail),
-		    "%s is set but /proc/self/statm is unreadable (error %d)", name, -self_error);
+		    "%s is set but self/statm is unreadable (%s)", name,
+		    fmt_errno_text(-self_error));
 		return;
 	}
 	out->present = true;

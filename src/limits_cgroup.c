@@ -280,8 +280,9 @@ limits_cgroup_fill(const char dirs[][LIMITS_PATH_MAX], const char *const files[]
 	if (!walk->found) {
 		limits_reading_absent(out, walk->above_memtotal ? "limit above MemTotal" : "unlimited");
 		if (walk->first_error != 0) {
-			fmt_format(out->detail, sizeof(out->detail), "failed to read %s/%s (error %d)",
-			    dirs[walk->error_level], files[walk->error_file], -walk->first_error);
+			fmt_format(out->detail, sizeof(out->detail), "failed to read %s/%s (%s)",
+			    dirs[walk->error_level], files[walk->error_file],
+			    fmt_errno_text(-walk->first_error));
 		}
 		return walk->first_error;
 	}

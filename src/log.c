@@ -248,6 +248,19 @@ log_message(log_level_t level, const char *format, ...)
 }
 
 void
+log_message_always(log_level_t level, const char *format, ...)
+{
+	va_list args;
+
+	if (!log_enabled(level)) {
+		return;
+	}
+	va_start(args, format);
+	log_vwrite(level, 0, format, args);
+	va_end(args);
+}
+
+void
 log_limited(log_limiter_t *limiter, uint64_t interval_ms, log_level_t level,
     const char *format, ...)
 {

@@ -38,6 +38,13 @@ SX_HIDDEN void log_message(log_level_t level, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
+ * Writes one line if level is enabled, bypassing the global rate limit. For
+ * the few lines that must never be dropped: activation and the exit summary.
+ */
+SX_HIDDEN void log_message_always(log_level_t level, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
  * Writes one line if level is enabled and at least interval_ms have passed
  * since this limiter last let a line through. Lines held back are counted
  * and the count is appended to the next line that passes.

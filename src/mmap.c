@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -77,7 +78,8 @@ mmap_forward(void *addr, size_t length, int prot, int flags, int fd, off_t offse
 SX_EXPORT void *
 mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
 {
-	if (SX_UNLIKELY(length >= alloc_large_threshold)
+	/* Lengths past PTRDIFF_MAX go straight to the kernel, which rejects them itself. */
+	if (SX_UNLIKELY(length >= alloc_large_threshold) && length <= PTRDIFF_MAX
 	    && mmap_commits_memory(prot, flags)
 	    && !alloc_admit(length, ALLOC_KIND_MMAP)) {
 		return MAP_FAILED;
@@ -118,7 +120,7 @@ mremap(void *old_address, size_t old_size, size_t new_size, int flags, ...)
 		va_end(args);
 	}
 
-	if (SX_UNLIKELY(new_size > old_size)
+	if (SX_UNLIKELY(new_size > old_size) && new_size <= PTRDIFF_MAX
 	    && new_size - old_size >= alloc_large_threshold
 	    && !alloc_admit(new_size - old_size, ALLOC_KIND_MREMAP)) {
 		return MAP_FAILED;

@@ -55,7 +55,7 @@ shim_log_activation(void)
 		return;
 	}
 	governor_read_view(&view);
-	log_message(LOG_LEVEL_INFO, "active in pid %d: limit %llu MB (%s), margin %llu MB, "
+	log_message_always(LOG_LEVEL_INFO, "active in pid %d: limit %llu MB (%s), margin %llu MB, "
 	    "headroom %llu MB, large threshold %llu bytes, stall timeout %llu ms, "
 	    "PSI threshold %.1f%%", (int)getpid(),
 	    (unsigned long long)(view.effective_limit_bytes / SX_MIB),
@@ -137,7 +137,7 @@ shim_stop(void)
 		fmt_format(peak_text, sizeof(peak_text), "peak temperature %.1f C",
 		    gate.peak_celsius);
 	}
-	log_message(LOG_LEVEL_INFO, "summary for pid %d: peak footprint %llu MB, largest "
+	log_message_always(LOG_LEVEL_INFO, "summary for pid %d: peak footprint %llu MB, largest "
 	    "request %llu MB, %llu large requests, %llu stalls (%llu ms), %llu refusals, "
 	    "%llu cleanup runs (%llu MB purged), %llu PSI waits, %llu forced admissions, "
 	    "%llu BLAS calls seen, "

@@ -309,7 +309,8 @@ thermal_select_pinned(const char *pinned_path, thermal_source_t *out)
 	fmt_format(out->description, sizeof(out->description), "temp_source %s", pinned_path);
 	if (error != 0) {
 		log_message(LOG_LEVEL_WARN, "temp_source %s is not readable as millidegrees "
-		    "(error %d); thermal gating waits until it is", pinned_path, -error);
+		    "(%s); thermal gating is off until it is", pinned_path,
+		    fmt_errno_text(-error));
 	}
 }
 

@@ -4,8 +4,10 @@ The executor is plain Python on top of status() and MemoryError, so the
 caller's function runs in the caller's thread with no C frames around it.
 """
 
+import math
 import time
 
+from . import _checks
 from . import _memory
 from . import _runtime
 
@@ -84,10 +86,10 @@ class _Sizer:
 
     def __init__(self, total, initial_batch, min_batch, max_batch, item_bytes,
                  headroom_fraction):
-        self.min_batch = max(1, int(min_batch))
-        self.max_batch = max(self.min_batch, int(max_batch or total or 1))
+        self.min_batch = min_batch
+        self.max_batch = max(min_batch, max_batch or total or 1)
         self.initial_batch = initial_batch
-        self.hint_bytes = int(item_bytes or 0)
+        self.hint_bytes = math.ceil(item_bytes) if item_bytes is not None else 0
         self.headroom_fraction = headroom_fraction
         self.measured_batch = 0      # size of the largest measured batch
         self.measured_bytes = 0      # its peak growth per item
@@ -165,6 +167,25 @@ def _describe_stop(done, total, size, cause):
                type(cause).__name__, cause))
 
 
+def _check_batch_arguments(items_or_count, initial_batch, min_batch, max_batch, item_bytes,
+                           headroom_fraction, retries, backoff):
+    if isinstance(items_or_count, int) and not isinstance(items_or_count, bool):
+        _checks.count("items_or_count", items_or_count, 0)
+    _checks.count("min_batch", min_batch, 1)
+    if max_batch is not None:
+        _checks.count("max_batch", max_batch, 1)
+        if min_batch > max_batch:
+            raise ValueError("min_batch (%d) must not exceed max_batch (%d)"
+                             % (min_batch, max_batch))
+    if initial_batch is not None:
+        _checks.count("initial_batch", initial_batch, 1)
+    if item_bytes is not None:
+        _checks.positive("item_bytes", item_bytes)
+    _checks.fraction("headroom_fraction", headroom_fraction)
+    _checks.count("retries", retries, 0)
+    _checks.seconds("backoff", backoff)
+
+
 def batch(items_or_count, fn, checkpoint=None, progress=None, initial_batch=None,
           min_batch=1, max_batch=None, item_bytes=None, headroom_fraction=0.7,
           retries=3, backoff=0.5):
@@ -196,8 +217,14 @@ def batch(items_or_count, fn, checkpoint=None, progress=None, initial_batch=None
     ``progress(items_done, items_total)`` are called. Batch boundaries and
     reductions are marked in the shim's trace file.
 
-    Returns a BatchResult.
+    Returns a BatchResult. Raises TypeError or ValueError before running fn
+    for invalid arguments: counts that are not ints, ``min_batch``,
+    ``max_batch`` or ``initial_batch`` below 1, ``min_batch`` above
+    ``max_batch``, ``item_bytes`` <= 0, ``headroom_fraction`` outside
+    (0, 1], ``retries`` < 0 or ``backoff`` < 0.
     """
+    _check_batch_arguments(items_or_count, initial_batch, min_batch, max_batch, item_bytes,
+                           headroom_fraction, retries, backoff)
     items = range(items_or_count) if isinstance(items_or_count, int) else list(items_or_count)
     total = len(items)
     result = BatchResult()

@@ -3,8 +3,12 @@
 import functools
 import time
 
+from . import _checks
 from . import _memory
 from . import _runtime
+
+# safeexec_throttle takes a uint64_t of milliseconds.
+_MAX_WAIT_MS = 2**64 - 1
 
 
 class ThrottleResult:
@@ -32,12 +36,13 @@ class ThrottleResult:
 
 
 def _wait(max_wait_s):
+    _checks.seconds("max_wait_s", max_wait_s)
     binding = _runtime.native()
     start = time.monotonic()
     if not binding.loaded:
         _runtime.warn_degraded_once()
         return ThrottleResult(True, 0.0)
-    rc = binding.throttle(max(0, int(max_wait_s * 1000)))
+    rc = binding.throttle(min(_MAX_WAIT_MS, int(max_wait_s * 1000)))
     return ThrottleResult(rc == 0, time.monotonic() - start)
 
 
@@ -50,6 +55,9 @@ def throttle(max_wait_s=60.0):
     result is also a context manager. Given a function instead of a number,
     as in ``@safeexec.throttle``, returns a wrapper that waits up to 60 s
     before every call. throttled(max_wait_s) sets another limit.
+
+    Raises TypeError when max_wait_s is neither a number nor callable, and
+    ValueError when it is negative, infinite or NaN.
     """
     if callable(max_wait_s):
         return throttled(60.0)(max_wait_s)
@@ -64,7 +72,7 @@ class throttled:
     """
 
     def __init__(self, max_wait_s=60.0):
-        self.max_wait_s = max_wait_s
+        self.max_wait_s = _checks.seconds("max_wait_s", max_wait_s)
         self.result = None
 
     def __enter__(self):
@@ -139,7 +147,15 @@ def execute(fn, *args, operation=None, size=None, predicted_bytes=None, retries=
     ``backoff`` seconds (doubling up to ``max_backoff``) and try again, up
     to ``retries`` retries. Other exceptions propagate at once. Returns what
     fn returned; the last MemoryError propagates when every attempt failed.
+
+    Raises TypeError or ValueError before running fn when ``retries`` is not
+    an int >= 0, or ``backoff``, ``max_backoff`` or ``wait_s`` is not a
+    finite number of seconds >= 0.
     """
+    _checks.count("retries", retries, 0)
+    _checks.seconds("backoff", backoff)
+    _checks.seconds("max_backoff", max_backoff)
+    _checks.seconds("wait_s", wait_s)
     name = operation or getattr(fn, "__name__", "work")
     params = _params_of(size)
     binding = _runtime.native()

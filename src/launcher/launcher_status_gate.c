@@ -30,8 +30,13 @@ launcher_status_json_gate(FILE *out)
 	} else {
 		fputs("null", out);
 	}
-	fprintf(out, ", \"load_per_cpu\": %.2f, \"physical_cores\": %u}", gate.load_per_cpu,
-	    gate.physical_cores);
+	fputs(", \"load_per_cpu\": ", out);
+	if (isnan(gate.load_per_cpu) || isinf(gate.load_per_cpu)) {
+		fputs("null", out);
+	} else {
+		fprintf(out, "%.2f", gate.load_per_cpu);
+	}
+	fprintf(out, ", \"physical_cores\": %u}", gate.physical_cores);
 }
 
 void

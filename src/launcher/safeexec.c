@@ -103,9 +103,37 @@ static bool
 launcher_check_setting(const launcher_setting_t *setting)
 {
 	char origin[96];
+	size_t i;
 
 	snprintf(origin, sizeof(origin), "--%s", setting->key);
+	for (i = 0; origin[i] != '\0'; i++) {
+		origin[i] = origin[i] == '_' ? '-' : origin[i];
+	}
 	return options_set(setting->key, setting->value, OPTION_SOURCE_ENV, origin);
+}
+
+/*
+ * Returns path made absolute against the launcher's working directory, in
+ * storage that lives until exit: the command may change directory before its
+ * shim reads the path. Returns path itself when it is absolute or empty.
+ */
+static const char *
+launcher_absolute_path(const char *path)
+{
+	char cwd[4096];
+	char *absolute;
+	size_t length;
+
+	if (path[0] == '\0' || path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL) {
+		return path;
+	}
+	length = strlen(cwd) + strlen(path) + 2;
+	absolute = malloc(length);
+	if (absolute == NULL) {
+		return path;
+	}
+	snprintf(absolute, length, "%s/%s", cwd, path);
+	return absolute;
 }
 
 /* Exports the settings as SAFEEXEC_* so the shim in COMMAND reads them. */
@@ -127,14 +155,32 @@ launcher_export_settings(const launcher_setting_t *settings, size_t count)
 	return 0;
 }
 
-/* Loads options as the shim would, then applies the command line on top. */
+/*
+ * Loads options as the shim would, then applies the command line on top.
+ * When quiet, problems in the environment and config files are not reported
+ * here, because the shim in the command reports them itself.
+ */
 static bool
-launcher_load_options(const launcher_setting_t *settings, size_t count)
+launcher_load_options(const launcher_setting_t *settings, size_t count, bool quiet)
 {
+	const char *level = getenv("SAFEEXEC_LOG_LEVEL");
+	char *saved_level = level != NULL ? strdup(level) : NULL;
 	bool valid = true;
 	size_t i;
 
+	if (quiet) {
+		setenv("SAFEEXEC_LOG_LEVEL", "error", 1);
+	}
 	options_load();
+	if (quiet) {
+		if (saved_level != NULL) {
+			setenv("SAFEEXEC_LOG_LEVEL", saved_level, 1);
+		} else {
+			unsetenv("SAFEEXEC_LOG_LEVEL");
+		}
+		log_configure(LOG_LEVEL_WARN, NULL);
+	}
+	free(saved_level);
 	for (i = 0; i < count; i++) {
 		valid = launcher_check_setting(&settings[i]) && valid;
 	}
@@ -148,6 +194,7 @@ main(int argc, char **argv)
 	struct option *long_options;
 	launcher_setting_t *settings;
 	size_t setting_count = 0;
+	bool subcommand;
 	int opt;
 
 	if (option_entry_count > SX_ARRAY_SIZE(names)) {
@@ -172,12 +219,13 @@ main(int argc, char **argv)
 			return 0;
 		}
 		if (opt == LAUNCHER_OPT_CONFIG_FILE) {
-			setenv("SAFEEXEC_CONFIG", optarg, 1);
+			setenv("SAFEEXEC_CONFIG", launcher_absolute_path(optarg), 1);
 			continue;
 		}
 		if (opt >= 0 && (size_t)opt < option_entry_count) {
 			settings[setting_count].key = option_entries[opt].key;
-			settings[setting_count].value = optarg;
+			settings[setting_count].value = option_entries[opt].type == OPTION_TYPE_PATH
+			    ? launcher_absolute_path(optarg) : optarg;
 			setting_count++;
 			continue;
 		}
@@ -189,7 +237,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "safeexec: missing COMMAND\nTry 'safeexec --help' for usage.\n");
 		return 2;
 	}
-	if (!launcher_load_options(settings, setting_count)) {
+	subcommand = strcmp(argv[optind - 1], "--") != 0 && (strcmp(argv[optind], "config") == 0
+	    || strcmp(argv[optind], "status") == 0);
+	if (!launcher_load_options(settings, setting_count, !subcommand)) {
 		fprintf(stderr, "safeexec: invalid option value (see the message above)\n");
 		return 2;
 	}
@@ -202,11 +252,22 @@ main(int argc, char **argv)
 		return launcher_exec(argv + optind);
 	}
 	if (strcmp(argv[optind], "config") == 0) {
+		if (optind + 1 < argc) {
+			fprintf(stderr, "safeexec: config takes no arguments, got '%s'\n",
+			    argv[optind + 1]);
+			return 2;
+		}
 		return launcher_print_config(stdout);
 	}
 	if (strcmp(argv[optind], "status") == 0) {
-		return launcher_print_status(stdout, optind + 1 < argc
-		    && strcmp(argv[optind + 1], "--json") == 0);
+		bool json = optind + 1 < argc && strcmp(argv[optind + 1], "--json") == 0;
+
+		if (optind + (json ? 2 : 1) < argc) {
+			fprintf(stderr, "safeexec: status takes only --json, got '%s'\n",
+			    argv[optind + (json ? 2 : 1)]);
+			return 2;
+		}
+		return launcher_print_status(stdout, json);
 	}
 	if (launcher_export_settings(settings, setting_count) != 0) {
 		return 2;

@@ -1,7 +1,7 @@
 /*
  * Helpers shared by the libFuzzer harnesses: copies of the input with exact
  * bounds, so AddressSanitizer reports a read one byte past the text, and a
- * memfd holding the input for parsers that read a file by path.
+ * temporary file holding the input for parsers that read a file by path.
  */
 #ifndef SX_FUZZ_SUPPORT_H
 #define SX_FUZZ_SUPPORT_H
@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,9 +41,19 @@ fuzz_exact_copy(const uint8_t *data, size_t size)
 	return copy;
 }
 
+static char fuzz_file_path[64];
+
+static void
+fuzz_file_remove(void)
+{
+	unlink(fuzz_file_path);
+}
+
 /*
- * Replaces the content of the harness's memfd with data and writes its path,
- * /proc/self/fd/N, to path. The memfd is created once and kept open.
+ * Replaces the content of the harness's temporary file with data and writes
+ * its path to path. The file (mode 0600, in /tmp) is created once, kept
+ * open and removed at exit. A memfd's /proc/self/fd/N path would not do,
+ * because readers that open with O_NOFOLLOW reject that symbolic link.
  */
 static inline void
 fuzz_file_with(const uint8_t *data, size_t size, char *path, size_t path_size)
@@ -53,11 +62,12 @@ fuzz_file_with(const uint8_t *data, size_t size, char *path, size_t path_size)
 	size_t done = 0;
 
 	if (fd < 0) {
-		fd = memfd_create("sx-fuzz-input", MFD_CLOEXEC);
+		snprintf(fuzz_file_path, sizeof(fuzz_file_path), "/tmp/sx-fuzz-input-XXXXXX");
+		fd = mkstemp(fuzz_file_path);
 		if (fd < 0) {
 			abort();
 		}
-		fchmod(fd, 0600);
+		atexit(fuzz_file_remove);
 	}
 	if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
 		abort();
@@ -70,7 +80,7 @@ fuzz_file_with(const uint8_t *data, size_t size, char *path, size_t path_size)
 		}
 		done += (size_t)written;
 	}
-	snprintf(path, path_size, "/proc/self/fd/%d", fd);
+	snprintf(path, path_size, "%s", fuzz_file_path);
 }
 
 #endif

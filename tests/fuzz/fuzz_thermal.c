@@ -1,6 +1,6 @@
 /*
  * Fuzzes the hwmon and thermal zone readers: thermal_read_millidegrees and
- * thermal_read_line read the input as a sysfs file (through a memfd), and
+ * thermal_read_line read the input as a sysfs file (through a temporary file), and
  * thermal_rank_hwmon and thermal_rank_zone rank it as a chip name, label or
  * zone type. The input is split at its first newline: chip before, label after.
  */

@@ -4,11 +4,14 @@
  * cleanup hooks, safeexec_status and safeexec_throttle.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api_scenario.h"
 #include "safeexec.h"
@@ -272,6 +275,55 @@ scenario_history_load(void)
 	return safeexec_shutdown();
 }
 
+/* Waits up to 60 s for path to exist; returns 0 when it does. */
+static int
+wait_for_file(const char *path)
+{
+	struct timespec pause = { 0, 1000000 };
+	int i;
+
+	for (i = 0; i < 60000; i++) {
+		if (access(path, F_OK) == 0) {
+			return 0;
+		}
+		nanosleep(&pause, NULL);
+	}
+	return ETIMEDOUT;
+}
+
+/*
+ * Records samples of "run_<label>" and of "shared", signals readiness with
+ * the file "<SAFEEXEC_TEST_GO_FILE>.ready.<label>", waits for the go file
+ * and exits without safeexec_shutdown, so that the history is saved at exit
+ * at about the same moment as the other runs' histories.
+ */
+static int
+scenario_history_record(const char *label)
+{
+	const char *go = getenv("SAFEEXEC_TEST_GO_FILE");
+	char operation[SAFEEXEC_OPERATION_MAX], ready[1024];
+	double params[1] = { 10 };
+	int i, fd;
+
+	if (go == NULL) {
+		return 2;
+	}
+	snprintf(operation, sizeof(operation), "run_%s", label);
+	for (i = 0; i < 5; i++) {
+		if (safeexec_record(operation, params, 1, 4096) != 0
+		    || safeexec_record("shared", params, 1, 4096) != 0) {
+			return 3;
+		}
+	}
+	snprintf(ready, sizeof(ready), "%s.ready.%s", go, label);
+	fd = open(ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		return 4;
+	}
+	close(fd);
+	return wait_for_file(go) == 0 ? 0 : 5;
+}
+
 static int
 scenario_status(void)
 {
@@ -329,6 +381,8 @@ scenario_main(const char *name, const char *arg)
 		return scenario_history_save();
 	} else if (strcmp(name, "history_load") == 0) {
 		return scenario_history_load();
+	} else if (strcmp(name, "history_record") == 0) {
+		return scenario_history_record(arg);
 	} else if (strcmp(name, "status") == 0) {
 		return scenario_status();
 	} else if (strcmp(name, "throttle") == 0) {
@@ -536,6 +590,120 @@ START_TEST(history_file_survives_restart)
 }
 END_TEST
 
+/* Number of occurrences of needle in text. */
+static int
+count_occurrences(const char *text, const char *needle)
+{
+	int count = 0;
+
+	for (text = strstr(text, needle); text != NULL; text = strstr(text + 1, needle)) {
+		count++;
+	}
+	return count;
+}
+
+/* Number of lines of text that start with prefix. */
+static int
+count_lines_starting(const char *text, const char *prefix)
+{
+	const char *line = text;
+	int count = 0;
+
+	while (line != NULL && *line != '\0') {
+		count += strncmp(line, prefix, strlen(prefix)) == 0;
+		line = strchr(line, '\n');
+		line = line != NULL ? line + 1 : NULL;
+	}
+	return count;
+}
+
+START_TEST(history_foreign_file_left_alone)
+{
+	/* A zip archive's first bytes, as in a numpy .npz file. */
+	static const char foreign[] = "PK\003\004\024\001results x.npy \223NUMPY\n";
+	char *dir = test_make_temp_dir(), setting[700], path[600], lock_path[700], *saved;
+	char *env[] = { API_CALM_ENV, setting, NULL };
+	run_result_t result;
+
+	snprintf(path, sizeof(path), "%s/results.npz", dir);
+	snprintf(setting, sizeof(setting), "SAFEEXEC_HISTORY_FILE=%s", path);
+	test_write_file(dir, "results.npz", foreign);
+	api_scenario_run("history_save", NULL, env, &result);
+
+	saved = test_read_file(path);
+	ck_assert_ptr_nonnull(saved);
+	ck_assert_str_eq(saved, foreign);
+	free(saved);
+	snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
+	ck_assert_int_eq(access(lock_path, F_OK), -1);
+	ck_assert_int_eq(count_occurrences(result.err, "is not a safeexec history file"), 1);
+	ck_assert_ptr_nonnull(strstr(result.err, path));
+	ck_assert_ptr_nonnull(strstr(result.err, "SAFEEXEC_HISTORY_FILE"));
+	ck_assert_ptr_null(strstr(result.err, "invalid lines"));
+	ck_assert_str_eq(api_output_text(result.out, "save_source", setting, sizeof(setting)),
+	    "none");
+	test_run_free(&result);
+	test_remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+#define HISTORY_RUNS 8
+
+START_TEST(history_concurrent_runs_merge)
+{
+	char *dir = test_make_temp_dir(), path[600], go[600], ready[700], self[4096];
+	char label[16], prefix[64], *saved;
+	pid_t pids[HISTORY_RUNS];
+	ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int i, status;
+
+	ck_assert_int_gt(length, 0);
+	self[length] = '\0';
+	snprintf(path, sizeof(path), "%s/history", dir);
+	snprintf(go, sizeof(go), "%s/go", dir);
+	/* Check runs each test in its own process, so these settings end with the test. */
+	setenv("SAFEEXEC_HISTORY_FILE", path, 1);
+	setenv("SAFEEXEC_TEST_GO_FILE", go, 1);
+	setenv("SAFEEXEC_PSI_THRESHOLD", "100", 1);
+	setenv("SAFEEXEC_THERMAL_LIMIT", "150", 1);
+	for (i = 0; i < HISTORY_RUNS; i++) {
+		snprintf(label, sizeof(label), "%d", i);
+		pids[i] = fork();
+		ck_assert_int_ge(pids[i], 0);
+		if (pids[i] == 0) {
+			char *argv[] = { self, "--scenario", "history_record", label, NULL };
+
+			execv(self, argv);
+			_exit(127);
+		}
+	}
+	for (i = 0; i < HISTORY_RUNS; i++) {
+		snprintf(ready, sizeof(ready), "%s.ready.%d", go, i);
+		ck_assert_msg(wait_for_file(ready) == 0, "run %d did not get ready", i);
+	}
+	test_write_file(dir, "go", "");
+	for (i = 0; i < HISTORY_RUNS; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "run %d ended with status 0x%x", i, status);
+	}
+
+	saved = test_read_file(path);
+	ck_assert_ptr_nonnull(saved);
+	for (i = 0; i < HISTORY_RUNS; i++) {
+		snprintf(prefix, sizeof(prefix), "run_%d 1 10 0 0 0 4096\n", i);
+		ck_assert_msg(count_lines_starting(saved, prefix) == 5,
+		    "run %d kept %d of 5 samples in:\n%s", i, count_lines_starting(saved, prefix),
+		    saved);
+	}
+	ck_assert_int_eq(count_lines_starting(saved, "shared "), 32);
+	free(saved);
+	test_remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(status_reports_budget)
 {
 	char *env[] = { API_CALM_ENV, "SAFEEXEC_MEMORY_LIMIT=512M", NULL };
@@ -605,6 +773,8 @@ api_execute_suite(void)
 	tcase_add_test(refusal, refusal_avoided_by_reductions);
 	tcase_add_test(history, history_predicts_repeated_operation);
 	tcase_add_test(history, history_file_survives_restart);
+	tcase_add_test(history, history_foreign_file_left_alone);
+	tcase_add_test(history, history_concurrent_runs_merge);
 	tcase_add_test(status, status_reports_budget);
 	tcase_add_test(status, throttle_times_out_when_memory_low);
 	tcase_add_test(status, throttle_passes_with_room);

@@ -139,6 +139,76 @@ def check_cleanup_after_refusal():
     safeexec.trace_mark("py_api_checks", "no trace file is set")
 
 
+def expect_error(error_type, fragment, function, *args, **kwargs):
+    """Check that function(*args, **kwargs) raises error_type with fragment in its message."""
+    call = "%s(%s)" % (getattr(function, "__name__", "call"), ", ".join(
+        [repr(arg) for arg in args] + ["%s=%r" % item for item in kwargs.items()]))
+    try:
+        function(*args, **kwargs)
+    except error_type as error:
+        check(fragment in str(error), "%s raised %s(%r), which lacks %r"
+              % (call, error_type.__name__, str(error), fragment))
+    except Exception as error:  # noqa: BLE001 - any other type is the failure reported
+        check(False, "%s raised %s(%r), expected %s"
+              % (call, type(error).__name__, str(error), error_type.__name__))
+    else:
+        check(False, "%s raised nothing, expected %s" % (call, error_type.__name__))
+
+
+def check_argument_validation():
+    calls = []
+
+    def work(*args):
+        calls.append(args)
+        return list(args[0]) if args else None
+
+    expect_error(ValueError, "retries", safeexec.execute, work, retries=-1)
+    expect_error(TypeError, "retries", safeexec.execute, work, retries=1.5)
+    expect_error(ValueError, "backoff", safeexec.execute, work, backoff=-0.1)
+    expect_error(ValueError, "max_backoff", safeexec.execute, work, max_backoff=float("inf"))
+    expect_error(ValueError, "wait_s", safeexec.execute, work, wait_s=float("nan"))
+    check(calls == [], "execute ran fn %d times despite invalid arguments" % len(calls))
+    check(safeexec.execute(work, retries=0) is None, "execute with retries=0 failed")
+    calls.clear()
+
+    expect_error(ValueError, "nan", safeexec.throttle, float("nan"))
+    expect_error(ValueError, "inf", safeexec.throttle, float("inf"))
+    expect_error(ValueError, "-1", safeexec.throttle, -1)
+    expect_error(TypeError, "'x'", safeexec.throttle, "x")
+    expect_error(TypeError, "None", safeexec.throttle, None)
+    expect_error(ValueError, "max_wait_s", safeexec.throttled, -5)
+    check(bool(safeexec.throttle(0)), "throttle(0) timed out")
+    # A wait longer than safeexec_throttle's uint64 of milliseconds is cut to fit. It
+    # returns at once on a safe machine, and check_throttle reports an unsafe one.
+    if safeexec.throttle(0.5):
+        check(bool(safeexec.throttle(1e30)), "throttle(1e30) timed out")
+
+    expect_error(ValueError, "min_batch (10) must not exceed max_batch (2)",
+                 safeexec.batch, 10, work, min_batch=10, max_batch=2)
+    expect_error(ValueError, "min_batch", safeexec.batch, 10, work, min_batch=0)
+    expect_error(TypeError, "min_batch", safeexec.batch, 10, work, min_batch=2.5)
+    expect_error(ValueError, "max_batch", safeexec.batch, 10, work, max_batch=0)
+    expect_error(ValueError, "initial_batch", safeexec.batch, 10, work, initial_batch=0)
+    expect_error(ValueError, "initial_batch", safeexec.batch, 10, work, initial_batch=-3)
+    expect_error(ValueError, "headroom_fraction", safeexec.batch, 10, work,
+                 headroom_fraction=0)
+    expect_error(ValueError, "headroom_fraction", safeexec.batch, 10, work,
+                 headroom_fraction=1.5)
+    expect_error(ValueError, "headroom_fraction", safeexec.batch, 10, work,
+                 headroom_fraction=float("nan"))
+    expect_error(ValueError, "item_bytes", safeexec.batch, 10, work, item_bytes=0)
+    expect_error(ValueError, "item_bytes", safeexec.batch, 10, work, item_bytes=-8)
+    expect_error(ValueError, "retries", safeexec.batch, 10, work, retries=-1)
+    expect_error(ValueError, "backoff", safeexec.batch, 10, work, backoff=-1)
+    expect_error(ValueError, "items_or_count", safeexec.batch, -1, work)
+    check(calls == [], "batch ran fn %d times despite invalid arguments" % len(calls))
+
+    outcome = safeexec.batch(10, work, min_batch=2, max_batch=2, headroom_fraction=1,
+                             item_bytes=0.5, retries=0, backoff=0)
+    check(outcome.batch_sizes == [2] * 5, "batch sizes with min = max = 2: %r"
+          % outcome.batch_sizes)
+
+
 def check_degraded():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -164,8 +234,10 @@ def main():
         check_execute()
         check_batch_failure_names_completed_items()
         check_cleanup_after_refusal()
+        check_argument_validation()
     else:
         check_degraded()
+        check_argument_validation()
     if failures:
         for failure in failures:
             print("FAILED: " + failure)

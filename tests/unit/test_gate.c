@@ -158,16 +158,24 @@ START_TEST(hysteresis_between_resume_and_limit)
 	sleep_ms(20);
 	ck_assert_uint_ge(gate_pass(GATE_POINT_THROTTLE, "step"), 100);
 
-	/* Cooler than the limit but not yet at resume: still hot. */
+	/*
+	 * Cooler than the limit but not yet at resume: still hot. The pause above
+	 * ended at its max wait, so this episode does not pause again.
+	 */
 	write_temperature("83000");
 	sleep_ms(20);
-	ck_assert_uint_ge(gate_pass(GATE_POINT_THROTTLE, "step"), 100);
+	ck_assert_uint_eq(gate_pass(GATE_POINT_THROTTLE, "step"), 0);
 	ck_assert(gate_over_limit());
 
 	write_temperature("80000");
 	sleep_ms(20);
 	ck_assert_uint_eq(gate_pass(GATE_POINT_THROTTLE, "step"), 0);
 	ck_assert(!gate_over_limit());
+
+	/* A new hot episode pauses again. */
+	write_temperature("90000");
+	sleep_ms(20);
+	ck_assert_uint_ge(gate_pass(GATE_POINT_THROTTLE, "step"), 100);
 	gate_read_status(&status);
 	ck_assert_uint_eq(status.thermal_pauses, 2);
 	ck_assert_uint_eq(status.blas_gated, 0);
