@@ -19,13 +19,15 @@ alloc_set_threshold(size_t threshold_bytes)
 	alloc_fast_span = threshold_bytes - ALLOC_MIN_BYTES;
 }
 
+/* caller: malloc's return address, so requests from the dynamic loader pass. */
 static SX_NOINLINE void *
-alloc_malloc_slow(size_t size)
+alloc_malloc_slow(size_t size, const void *caller)
 {
 	if (size < ALLOC_MIN_BYTES) {
 		return sej_malloc(ALLOC_MIN_BYTES);
 	}
-	if (size >= alloc_large_threshold && !alloc_admit(size, ALLOC_KIND_MALLOC)) {
+	if (size >= alloc_large_threshold && !alloc_called_by_loader(caller)
+	    && !alloc_admit(size, ALLOC_KIND_MALLOC)) {
 		return NULL;
 	}
 	return sej_malloc(size);
@@ -37,7 +39,7 @@ malloc(size_t size)
 	if (alloc_is_fast(size)) {
 		return sej_malloc(size);
 	}
-	return alloc_malloc_slow(size);
+	return alloc_malloc_slow(size, __builtin_return_address(0));
 }
 
 SX_EXPORT void
@@ -47,7 +49,7 @@ free(void *ptr)
 }
 
 static SX_NOINLINE void *
-alloc_calloc_slow(size_t count, size_t size)
+alloc_calloc_slow(size_t count, size_t size, const void *caller)
 {
 	size_t total;
 
@@ -58,7 +60,8 @@ alloc_calloc_slow(size_t count, size_t size)
 	if (total < ALLOC_MIN_BYTES) {
 		return sej_calloc(1, ALLOC_MIN_BYTES);
 	}
-	if (total >= alloc_large_threshold && !alloc_admit(total, ALLOC_KIND_CALLOC)) {
+	if (total >= alloc_large_threshold && !alloc_called_by_loader(caller)
+	    && !alloc_admit(total, ALLOC_KIND_CALLOC)) {
 		return NULL;
 	}
 	return sej_calloc(count, size);
@@ -72,7 +75,7 @@ calloc(size_t count, size_t size)
 	if (SX_LIKELY(!__builtin_mul_overflow(count, size, &total) && alloc_is_fast(total))) {
 		return sej_calloc(count, size);
 	}
-	return alloc_calloc_slow(count, size);
+	return alloc_calloc_slow(count, size, __builtin_return_address(0));
 }
 
 static SX_NOINLINE void *

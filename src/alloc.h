@@ -44,6 +44,16 @@ alloc_is_fast(size_t size)
 /* Sets the threshold and the fast span together; start-up only. */
 SX_HIDDEN void alloc_set_threshold(size_t threshold_bytes);
 
+/*
+ * Records the dynamic loader's code range; start-up only. Requests that the
+ * loader makes for thread-local storage are never refused: glibc aborts the
+ * program when such a request fails.
+ */
+SX_HIDDEN void alloc_find_loader(void);
+
+/* True when return_address lies in the dynamic loader's code. */
+SX_HIDDEN bool alloc_called_by_loader(const void *return_address);
+
 /* Kinds of request, for the governor's messages and counters. */
 typedef enum {
 	ALLOC_KIND_MALLOC,

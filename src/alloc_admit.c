@@ -1,8 +1,61 @@
 /* The bridge from the allocation entry points to the governor. */
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
+#include <stdint.h>
 
 #include "alloc.h"
 #include "governor.h"
+
+/* The loader's loaded range [start, end); both 0 until alloc_find_loader runs. */
+static uintptr_t alloc_loader_start;
+static uintptr_t alloc_loader_end;
+
+/* __tls_get_addr is defined by the dynamic loader itself, so dladdr on it finds ld.so. */
+extern void *__tls_get_addr(void *);
+
+static int
+alloc_measure_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+	const Dl_info *loader = data;
+	uintptr_t end = 0;
+	int i;
+
+	(void)size;
+	if ((void *)info->dlpi_addr != loader->dli_fbase
+	    && (uintptr_t)loader->dli_fbase != info->dlpi_addr + info->dlpi_phdr[0].p_vaddr) {
+		return 0;
+	}
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+
+		if (segment->p_type == PT_LOAD
+		    && info->dlpi_addr + segment->p_vaddr + segment->p_memsz > end) {
+			end = info->dlpi_addr + segment->p_vaddr + segment->p_memsz;
+		}
+	}
+	alloc_loader_start = (uintptr_t)loader->dli_fbase;
+	alloc_loader_end = end;
+	return 1;
+}
+
+void
+alloc_find_loader(void)
+{
+	Dl_info loader;
+
+	if (dladdr((void *)__tls_get_addr, &loader) != 0 && loader.dli_fbase != NULL) {
+		dl_iterate_phdr(alloc_measure_object, &loader);
+	}
+}
+
+bool
+alloc_called_by_loader(const void *return_address)
+{
+	uintptr_t address = (uintptr_t)return_address;
+
+	return address >= alloc_loader_start && address < alloc_loader_end;
+}
 
 const char *
 alloc_kind_name(alloc_kind_t kind)

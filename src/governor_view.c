@@ -90,7 +90,10 @@ governor_apply_policy(governor_view_t *view)
 			continue;
 		}
 		margin = governor_margin_for(reading->limit_bytes);
-		used = reading->usage_bytes + margin;
+		/* A garbage usage value must not wrap around into a large headroom. */
+		if (__builtin_add_overflow(reading->usage_bytes, margin, &used)) {
+			used = UINT64_MAX;
+		}
 		headroom = reading->limit_bytes > used ? reading->limit_bytes - used : 0;
 		if (headroom < best_headroom) {
 			best_headroom = headroom;

@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mem_limits.h"
 #include "options.h"
 #include "options_table.h"
+#include "thermal.h"
 
 /* A config file larger than this is not a config file: it is rejected. */
 #define OPTIONS_FILE_MAX_BYTES (64 * 1024)
@@ -146,6 +148,38 @@ options_load_environment(void)
 	}
 }
 
+/*
+ * The readers build paths under proc_root and sysfs_root, and read
+ * temp_source, in 512-byte buffers (LIMITS_PATH_MAX, THERMAL_PATH_MAX). A
+ * longer setting would be cut and could name another file, so it is
+ * rejected here; 128 bytes stay free for the file names appended to a root.
+ */
+static void
+options_check_root_lengths(void)
+{
+	static const struct {
+		const char *key;
+		char *value;
+		const char *fallback;
+		size_t max_length;
+	} paths[] = {
+		{ "proc_root", options.proc_root, "/proc", LIMITS_PATH_MAX - 128 },
+		{ "sysfs_root", options.sysfs_root, "/sys", LIMITS_PATH_MAX - 128 },
+		{ "temp_source", options.temp_source, "", THERMAL_PATH_MAX - 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < SX_ARRAY_SIZE(paths); i++) {
+		if (strlen(paths[i].value) <= paths[i].max_length) {
+			continue;
+		}
+		log_message(LOG_LEVEL_WARN, "%s is %zu bytes long, over the %zu that the readers "
+		    "accept; using '%s'", paths[i].key, strlen(paths[i].value),
+		    paths[i].max_length, paths[i].fallback);
+		strcpy(paths[i].value, paths[i].fallback);
+	}
+}
+
 void
 options_load(void)
 {
@@ -166,6 +200,7 @@ options_load(void)
 		options_load_environment();
 	}
 
+	options_check_root_lengths();
 	if (isnan(options.thermal_resume_celsius)) {
 		options.thermal_resume_celsius = options.thermal_limit_celsius - 5;
 	}

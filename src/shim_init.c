@@ -79,6 +79,7 @@ shim_start(void)
 	}
 
 	mmap_resolve_next();
+	alloc_find_loader();
 	governor_init();
 	gate_init();
 	pthread_atfork(shim_fork_prepare, shim_fork_parent, shim_fork_child);

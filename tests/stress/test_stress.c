@@ -232,6 +232,25 @@ START_TEST(dlopen_large_tls_threads)
 }
 END_TEST
 
+START_TEST(tls_block_over_budget_admitted)
+{
+	/*
+	 * glibc aborts the program when the loader cannot allocate a TLS block,
+	 * so the loader's requests pass even over a 4 MiB budget.
+	 */
+	char path[1024], library[1024];
+	char *argv[] = { (char *)stress_path("tls_host", path, sizeof(path)),
+	    (char *)stress_path("libsxtls.so", library, sizeof(library)), "2", "2", NULL };
+	char *env[] = { "SAFEEXEC_MEMORY_LIMIT=4M", "SAFEEXEC_STALL_TIMEOUT=0", NULL };
+	run_result_t result;
+
+	run_checked(argv, env, true, 60, &result);
+	ck_assert_double_eq(output_value(result.out, "rounds"), 4);
+	ck_assert_double_eq(output_value(result.out, "failures"), 0);
+	test_run_free(&result);
+}
+END_TEST
+
 static Suite *
 stress_suite(void)
 {
@@ -250,6 +269,7 @@ stress_suite(void)
 	tcase_add_test(libraries, constructor_allocations_linked);
 	tcase_add_test(libraries, constructor_allocations_preloaded_after_shim);
 	tcase_add_test(libraries, dlopen_large_tls_threads);
+	tcase_add_test(libraries, tls_block_over_budget_admitted);
 	suite_add_tcase(suite, threads);
 	suite_add_tcase(suite, faults);
 	suite_add_tcase(suite, libraries);
