@@ -42,11 +42,13 @@ malloc(size_t size)
 	return alloc_malloc_slow(size, __builtin_return_address(0));
 }
 
-SX_EXPORT void
-free(void *ptr)
-{
-	sej_free(ptr);
-}
+SX_EXPORT void *__libc_malloc(size_t size) __attribute__((alias("malloc"), copy(malloc)));
+
+/*
+ * free and __libc_free are not defined here: the link maps them to sej_free
+ * itself (--defsym in src/meson.build), so a free costs exactly what
+ * jemalloc's free costs, with no jump in between.
+ */
 
 static SX_NOINLINE void *
 alloc_calloc_slow(size_t count, size_t size, const void *caller)
@@ -131,8 +133,6 @@ malloc_usable_size(void *ptr)
  * glibc's own names for its allocator. A program or library that calls them
  * directly would otherwise mix glibc's heap with this one.
  */
-SX_EXPORT void *__libc_malloc(size_t size) __attribute__((alias("malloc"), copy(malloc)));
-SX_EXPORT void __libc_free(void *ptr) __attribute__((alias("free"), copy(free)));
 SX_EXPORT void *__libc_calloc(size_t count, size_t size)
     __attribute__((alias("calloc"), copy(calloc)));
 SX_EXPORT void *__libc_realloc(void *ptr, size_t size)

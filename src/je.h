@@ -15,7 +15,8 @@
 SX_HIDDEN void *sej_malloc(size_t size);
 SX_HIDDEN void *sej_calloc(size_t count, size_t size);
 SX_HIDDEN void *sej_realloc(void *ptr, size_t size);
-SX_HIDDEN void sej_free(void *ptr);
+/* Default visibility: free is mapped to it by --defsym and exported (see alloc.c). */
+void sej_free(void *ptr);
 SX_HIDDEN int sej_posix_memalign(void **memptr, size_t alignment, size_t size);
 SX_HIDDEN void *sej_aligned_alloc(size_t alignment, size_t size);
 SX_HIDDEN void *sej_memalign(size_t alignment, size_t size);
