@@ -357,10 +357,11 @@ governor_decide(size_t bytes, alloc_kind_t kind)
 		return true;
 	}
 	/*
-	 * The cached sample may be 5 ms old and count blocks granted and freed
-	 * since; a fresh one costs a few file reads, a needless purge far more.
+	 * The sample may count blocks granted and freed since it was taken; a
+	 * fresh one costs a few file reads, a needless purge far more.
 	 */
-	if (sample.time_ms != log_monotonic_ms() && governor_fits(bytes, true)) {
+	if (atomic_load(&governor_granted_bytes) != sample.granted_mark
+	    && governor_fits(bytes, true)) {
 		return true;
 	}
 
