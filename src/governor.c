@@ -65,9 +65,9 @@ static struct {
 } governor_counts;
 
 /*
- * Threads stalling now. A stall waits for memory to come back; when another
- * thread is already waiting for it, a second waiter would compete for the
- * same bytes and only multiply the delay, so it is refused at once.
+ * Threads stalling now. A stall waits for memory to come back. When another
+ * thread is already waiting, a second waiter would compete for the same
+ * bytes and only multiply the delay, so it is refused at once.
  */
 static _Atomic int governor_stalling_threads;
 
@@ -78,8 +78,8 @@ static SX_TLS int governor_depth;
  * Some libraries retry a refused request at once and without end: OpenBLAS
  * 0.3's buffer allocator alternates mmap and malloc of the same size until
  * one succeeds, so a refusal would hang the program at 100% CPU. A thread
- * that asks again for about the same size within GOVERNOR_RETRY_WINDOW_MS of a
- * refusal is such a caller: its retries skip the stall, and after
+ * that requests about the same size again within GOVERNOR_RETRY_WINDOW_MS of a
+ * refusal is such a caller. Its retries skip the stall, and after
  * GOVERNOR_RETRY_ADMIT_AFTER of them the request is admitted with an error
  * logged. Programs that retry after a pause of at least that long (the
  * Python batch executor's backoff starts at 10 ms) are not affected.
@@ -314,8 +314,8 @@ governor_stall(size_t bytes, alloc_kind_t kind)
 
 /*
  * True when this thread was refused about the same size moments ago. "About":
- * within 1/16, because OpenBLAS asks mmap for the buffer and malloc for the
- * buffer plus a page.
+ * within 1/16, because OpenBLAS requests the buffer from mmap and the buffer
+ * plus a page from malloc.
  */
 static bool
 governor_is_quick_retry(size_t bytes)
