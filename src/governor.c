@@ -13,47 +13,17 @@
 #include "fmt.h"
 #include "gate.h"
 #include "governor.h"
+#include "governor_sample.h"
 #include "je.h"
 #include "log.h"
 #include "options.h"
 #include "trace.h"
 
-/* A sample of the limits is reused for this long before files are read again. */
-#define GOVERNOR_SAMPLE_INTERVAL_MS 5
 /* First and longest sleep of a stall's exponential backoff. */
 #define GOVERNOR_BACKOFF_FIRST_MS 1
 #define GOVERNOR_BACKOFF_MAX_MS 100
 
-/* The compact result of one sample, all the decision needs. */
-typedef struct {
-	uint64_t time_ms;
-	uint64_t granted_mark;    /* governor_granted_bytes when sampled */
-	uint64_t headroom_bytes;  /* UINT64_MAX: no limit anywhere */
-	uint64_t limit_bytes;
-	uint64_t usage_bytes;
-	uint64_t margin_bytes;
-	limit_source_t source;
-	double psi_some_avg10;    /* NaN when PSI is unavailable */
-} governor_sample_t;
-
-static pthread_mutex_t governor_sample_lock = PTHREAD_MUTEX_INITIALIZER;
-static governor_sample_t governor_sample;
-
-/*
- * Memory granted but not yet touched is invisible to RSS, so a sample taken
- * between malloc and memset would forget it. The governor tracks it as
- * "pending": what jemalloc's live allocations grew by since the last sample,
- * less what RSS grew by. Guarded by governor_sample_lock.
- */
-static uint64_t governor_prev_allocated_bytes;
-static uint64_t governor_prev_rss_bytes;
-static uint64_t governor_pending_bytes;
-
-/* Bytes admitted since start; those since the last sample are not yet in its usage. */
-static _Atomic uint64_t governor_granted_bytes;
-
 static struct {
-	_Atomic uint64_t peak_footprint_bytes;
 	_Atomic uint64_t largest_request_bytes;
 	_Atomic uint64_t large_requests;
 	_Atomic uint64_t stalls;
@@ -96,15 +66,6 @@ static log_limiter_t governor_refuse_limiter;
 static log_limiter_t governor_stall_limiter;
 static log_limiter_t governor_psi_limiter;
 
-static void
-governor_store_max(_Atomic uint64_t *target, uint64_t value)
-{
-	uint64_t current = atomic_load_explicit(target, memory_order_relaxed);
-
-	while (value > current && !atomic_compare_exchange_weak(target, &current, value)) {
-	}
-}
-
 static size_t
 governor_purge_hook(void *arg)
 {
@@ -124,93 +85,6 @@ governor_init(void)
 {
 	governor_discover_limits();
 	cleanup_register(governor_purge_hook, NULL, 0, "jemalloc purge");
-}
-
-/* Updates governor_pending_bytes; the caller holds governor_sample_lock. */
-static void
-governor_update_pending(uint64_t rss_bytes)
-{
-	size_t allocated_bytes;
-	int64_t pending, allocated_growth, rss_growth;
-
-	if (je_read_allocated(&allocated_bytes) != 0) {
-		return;
-	}
-	allocated_growth = (int64_t)allocated_bytes - (int64_t)governor_prev_allocated_bytes;
-	rss_growth = (int64_t)rss_bytes - (int64_t)governor_prev_rss_bytes;
-	pending = (int64_t)governor_pending_bytes + allocated_growth
-	    - (rss_growth > 0 ? rss_growth : 0);
-
-	governor_pending_bytes = pending > 0 ? (uint64_t)pending : 0;
-	governor_prev_allocated_bytes = allocated_bytes;
-	governor_prev_rss_bytes = rss_bytes;
-}
-
-/* Reads the limits into governor_sample; the caller holds governor_sample_lock. */
-static void
-governor_take_sample_locked(uint64_t now_ms)
-{
-	governor_view_t view;
-
-	/* The mark is read before the files, so grants made meanwhile count twice, never zero times. */
-	governor_sample.granted_mark = atomic_load(&governor_granted_bytes);
-	governor_read_view(&view);
-
-	governor_update_pending(view.rss_bytes);
-
-	governor_sample.time_ms = now_ms;
-	governor_sample.headroom_bytes = view.headroom_bytes;
-	governor_sample.limit_bytes = view.effective_limit_bytes;
-	governor_sample.usage_bytes = view.effective_usage_bytes;
-	/* The rlimit sources count address space, which includes untouched blocks already. */
-	if (view.effective_source != LIMIT_SOURCE_RLIMIT_AS
-	    && view.effective_source != LIMIT_SOURCE_RLIMIT_DATA
-	    && view.headroom_bytes != UINT64_MAX) {
-		governor_sample.usage_bytes += governor_pending_bytes;
-		governor_sample.headroom_bytes = view.headroom_bytes > governor_pending_bytes
-		    ? view.headroom_bytes - governor_pending_bytes : 0;
-	}
-	governor_sample.margin_bytes = view.margin_bytes;
-	governor_sample.source = view.effective_source;
-	governor_sample.psi_some_avg10 = view.psi_memory.present
-	    ? view.psi_memory.some_avg10 : NAN;
-	governor_store_max(&governor_counts.peak_footprint_bytes, view.rss_bytes);
-}
-
-/* Copies a sample no older than GOVERNOR_SAMPLE_INTERVAL_MS, or a fresh one if force. */
-static void
-governor_get_sample(bool force, governor_sample_t *out)
-{
-	uint64_t now_ms = log_monotonic_ms();
-
-	pthread_mutex_lock(&governor_sample_lock);
-	if (force || governor_sample.time_ms == 0
-	    || now_ms - governor_sample.time_ms >= GOVERNOR_SAMPLE_INTERVAL_MS) {
-		governor_take_sample_locked(now_ms);
-	}
-	*out = governor_sample;
-	pthread_mutex_unlock(&governor_sample_lock);
-}
-
-/* Headroom left for new requests: the sample's, less what was granted since. */
-static uint64_t
-governor_headroom(const governor_sample_t *sample)
-{
-	uint64_t granted = atomic_load(&governor_granted_bytes) - sample->granted_mark;
-
-	if (sample->headroom_bytes == UINT64_MAX) {
-		return UINT64_MAX;
-	}
-	return sample->headroom_bytes > granted ? sample->headroom_bytes - granted : 0;
-}
-
-static bool
-governor_fits(size_t bytes, bool force)
-{
-	governor_sample_t sample;
-
-	governor_get_sample(force, &sample);
-	return bytes <= governor_headroom(&sample);
 }
 
 static void
@@ -256,7 +130,7 @@ governor_log_prediction(size_t bytes, const char *outcome)
 	uint64_t granted;
 
 	governor_get_sample(false, &sample);
-	granted = atomic_load(&governor_granted_bytes) - sample.granted_mark;
+	granted = governor_granted_total() - sample.granted_mark;
 	log_limited(&governor_predict_limiter, 1000, LOG_LEVEL_INFO,
 	    "Operation impact prediction: current %llu MB, predicted %llu MB, limit %llu MB "
 	    "(%s, margin %llu MB): %s",
@@ -265,17 +139,6 @@ governor_log_prediction(size_t bytes, const char *outcome)
 	    (unsigned long long)(sample.limit_bytes / SX_MIB),
 	    limits_source_name(sample.source),
 	    (unsigned long long)(sample.margin_bytes / SX_MIB), outcome);
-}
-
-/* True when the request could fit if everything else the process uses went away. */
-static bool
-governor_could_ever_fit(size_t bytes)
-{
-	governor_sample_t sample;
-
-	governor_get_sample(false, &sample);
-	return sample.headroom_bytes == UINT64_MAX
-	    || bytes <= sample.limit_bytes - sample.margin_bytes;
 }
 
 /* Stalls with exponential backoff until the request fits or the stall timeout passes. */
@@ -360,7 +223,7 @@ governor_decide(size_t bytes, alloc_kind_t kind)
 	 * The sample may count blocks granted and freed since it was taken; a
 	 * fresh one costs a few file reads, a needless purge far more.
 	 */
-	if (atomic_load(&governor_granted_bytes) != sample.granted_mark
+	if (governor_granted_total() != sample.granted_mark
 	    && governor_fits(bytes, true)) {
 		return true;
 	}
@@ -418,7 +281,7 @@ governor_admit(size_t bytes, alloc_kind_t kind)
 	governor_store_max(&governor_counts.largest_request_bytes, bytes);
 	admitted = governor_decide(bytes, kind);
 	if (admitted) {
-		atomic_fetch_add(&governor_granted_bytes, bytes);
+		governor_note_granted(bytes);
 		/* A large allocation is a gate point: heavy work waits while the CPU is too hot. */
 		gate_pass(GATE_POINT_ALLOCATION, alloc_kind_name(kind));
 	}
@@ -430,7 +293,7 @@ governor_admit(size_t bytes, alloc_kind_t kind)
 void
 governor_read_counters(governor_counters_t *out)
 {
-	out->peak_footprint_bytes = atomic_load(&governor_counts.peak_footprint_bytes);
+	out->peak_footprint_bytes = governor_sampled_peak_rss();
 	out->largest_request_bytes = atomic_load(&governor_counts.largest_request_bytes);
 	out->large_requests = atomic_load(&governor_counts.large_requests);
 	out->stalls = atomic_load(&governor_counts.stalls);
@@ -439,22 +302,4 @@ governor_read_counters(governor_counters_t *out)
 	out->psi_waits = atomic_load(&governor_counts.psi_waits);
 	out->purged_bytes = atomic_load(&governor_counts.purged_bytes);
 	out->forced_admissions = atomic_load(&governor_counts.forced_admissions);
-}
-
-void
-governor_fork_prepare(void)
-{
-	pthread_mutex_lock(&governor_sample_lock);
-}
-
-void
-governor_fork_parent(void)
-{
-	pthread_mutex_unlock(&governor_sample_lock);
-}
-
-void
-governor_fork_child(void)
-{
-	pthread_mutex_init(&governor_sample_lock, NULL);
 }
