@@ -200,6 +200,55 @@ START_TEST(launcher_rejects_bad_value)
 }
 END_TEST
 
+START_TEST(launcher_rejects_stray_arguments)
+{
+	char *status_argv[] = { (char *)test_getenv("SAFEEXEC_LAUNCHER"), "status", "extra", NULL };
+	char *config_argv[] = { (char *)test_getenv("SAFEEXEC_LAUNCHER"), "config", "extra", NULL };
+	run_result_t result;
+
+	ck_assert_int_eq(test_run(status_argv, NULL, false, 60, &result), 0);
+	ck_assert_int_eq(result.exit_code, 2);
+	ck_assert_ptr_nonnull(strstr(result.err, "status takes only --json"));
+	test_run_free(&result);
+	ck_assert_int_eq(test_run(config_argv, NULL, false, 60, &result), 0);
+	ck_assert_int_eq(result.exit_code, 2);
+	ck_assert_ptr_nonnull(strstr(result.err, "config takes no arguments"));
+	test_run_free(&result);
+}
+END_TEST
+
+START_TEST(launcher_json_without_readings)
+{
+	char *dir = test_make_temp_dir();
+	char *argv[] = { (char *)test_getenv("SAFEEXEC_LAUNCHER"), "--proc-root", dir,
+	    "--sysfs-root", dir, "status", "--json", NULL };
+	run_result_t result;
+
+	ck_assert_int_eq(test_run(argv, NULL, false, 60, &result), 0);
+	ck_assert_int_eq(result.exit_code, 0);
+	/* JSON has no NaN: missing readings are null. */
+	ck_assert_ptr_null(strstr(result.out, "nan"));
+	ck_assert_ptr_nonnull(strstr(result.out, "\"psi_some_avg10\": null"));
+	test_run_free(&result);
+	test_remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(launcher_paths_made_absolute)
+{
+	char *argv[] = { (char *)test_getenv("SAFEEXEC_LAUNCHER"), "--log-file", "relative.log",
+	    "--", "/bin/sh", "-c", "cd / && echo \"$SAFEEXEC_LOG_FILE\"", NULL };
+	run_result_t result;
+
+	ck_assert_int_eq(test_run(argv, NULL, false, 60, &result), 0);
+	ck_assert_int_eq(result.exit_code, 0);
+	ck_assert_msg(result.out[0] == '/', "SAFEEXEC_LOG_FILE is not absolute: %s", result.out);
+	ck_assert_ptr_nonnull(strstr(result.out, "/relative.log"));
+	test_run_free(&result);
+}
+END_TEST
+
 START_TEST(bad_env_warns_and_runs)
 {
 	char *argv[] = { "/bin/echo", "still running", NULL };
@@ -234,6 +283,9 @@ governor_suite(void)
 	tcase_add_test(launcher, launcher_runs_with_budget);
 	tcase_add_test(launcher, launcher_status_json);
 	tcase_add_test(launcher, launcher_rejects_bad_value);
+	tcase_add_test(launcher, launcher_rejects_stray_arguments);
+	tcase_add_test(launcher, launcher_json_without_readings);
+	tcase_add_test(launcher, launcher_paths_made_absolute);
 	tcase_add_test(launcher, bad_env_warns_and_runs);
 	suite_add_tcase(suite, limits);
 	suite_add_tcase(suite, launcher);
