@@ -19,7 +19,7 @@
  *    returns 0.
  *
  * Conventions. Functions that return int return 0 or a positive errno value,
- * unless their comment says otherwise. Structures have fixed-size fields
+ * unless their comment states otherwise. Structures have fixed-size fields
  * only, so that they map directly onto Python ctypes. Every "options"
  * structure must be filled by its *_init function first, which sets the
  * defaults, and then changed field by field. Text fields are always

@@ -92,11 +92,11 @@ SX_HIDDEN int predictor_load_file(const char *path);
 
 /*
  * Merges this process's unsaved samples into the history file at path.
- * Holds an exclusive flock(2) on "<path>.lock" (created if missing and left
- * in place) while it re-reads the file, appends the unsaved samples to it,
- * keeps the newest PREDICTOR_SAMPLES_MAX samples per type and the
- * PREDICTOR_TYPES_MAX most recently used types, writes "<path>.tmp.<pid>"
- * and renames it over path. Concurrent savers thus keep each other's
+ * It takes an exclusive flock(2) on "<path>.lock", which is created if
+ * missing and left in place. Under that lock it re-reads the file and
+ * appends the unsaved samples. It keeps the newest PREDICTOR_SAMPLES_MAX
+ * samples per type and the PREDICTOR_TYPES_MAX most recently used types,
+ * then writes "<path>.tmp.<pid>" and renames it over path. Concurrent savers thus keep each other's
  * samples, and a reader never sees a partial file. Returns 0 or an errno
  * value: the codes of predictor_load_file for a rejected path (nothing is
  * written), ETIMEDOUT when the lock stayed taken for

@@ -70,7 +70,6 @@ SX_HIDDEN uint64_t governor_margin_for(uint64_t limit_bytes);
  * Until it runs, governor_read_view reads only the budget, meminfo and PSI.
  */
 SX_HIDDEN void governor_discover_limits(void);
-SX_HIDDEN const limits_context_t *governor_limits_context(void);
 
 /* pthread_atfork handlers, registered by the shim's constructor. */
 SX_HIDDEN void governor_fork_prepare(void);

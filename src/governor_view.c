@@ -23,12 +23,6 @@ governor_discover_limits(void)
 	governor_limits_ready = true;
 }
 
-const limits_context_t *
-governor_limits_context(void)
-{
-	return governor_limits_ready ? &governor_limits : NULL;
-}
-
 /* The configured budget, resolved against MemTotal when given as a percentage. */
 static void
 governor_fill_budget(limit_reading_t *budget, uint64_t memtotal_bytes, uint64_t rss_bytes)

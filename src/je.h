@@ -18,9 +18,7 @@ SX_HIDDEN void *sej_realloc(void *ptr, size_t size);
 /* Default visibility: free is mapped to it by --defsym and exported (see alloc.c). */
 void sej_free(void *ptr);
 SX_HIDDEN int sej_posix_memalign(void **memptr, size_t alignment, size_t size);
-SX_HIDDEN void *sej_aligned_alloc(size_t alignment, size_t size);
 SX_HIDDEN void *sej_memalign(size_t alignment, size_t size);
-SX_HIDDEN void *sej_valloc(size_t size);
 SX_HIDDEN size_t sej_malloc_usable_size(const void *ptr);
 
 SX_HIDDEN void *sej_mallocx(size_t size, int flags);

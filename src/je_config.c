@@ -22,18 +22,23 @@ SX_EXPORT const char *sej_malloc_conf =
 /* jemalloc's MALLCTL_ARENAS_ALL: the pseudo-index that addresses every arena. */
 #define JE_ARENAS_ALL_NAME "4096"
 
-int
-je_read_stats(size_t *active_bytes, size_t *resident_bytes)
+/* Makes jemalloc merge its per-arena counters, which every stats.* read needs first. */
+static int
+je_refresh_stats(void)
 {
 	uint64_t epoch = 1;
 	size_t len = sizeof(epoch);
 
-	if (sej_mallctl("epoch", &epoch, &len, &epoch, len) != 0) {
-		return -1;
-	}
+	return sej_mallctl("epoch", &epoch, &len, &epoch, len);
+}
 
-	len = sizeof(size_t);
-	if (sej_mallctl("stats.active", active_bytes, &len, NULL, 0) != 0) {
+int
+je_read_stats(size_t *active_bytes, size_t *resident_bytes)
+{
+	size_t len = sizeof(size_t);
+
+	if (je_refresh_stats() != 0
+	    || sej_mallctl("stats.active", active_bytes, &len, NULL, 0) != 0) {
 		return -1;
 	}
 	len = sizeof(size_t);
@@ -46,13 +51,11 @@ je_read_stats(size_t *active_bytes, size_t *resident_bytes)
 int
 je_read_allocated(size_t *allocated_bytes)
 {
-	uint64_t epoch = 1;
-	size_t len = sizeof(epoch);
+	size_t len = sizeof(size_t);
 
-	if (sej_mallctl("epoch", &epoch, &len, &epoch, len) != 0) {
+	if (je_refresh_stats() != 0) {
 		return -1;
 	}
-	len = sizeof(size_t);
 	return sej_mallctl("stats.allocated", allocated_bytes, &len, NULL, 0);
 }
 

@@ -1,5 +1,5 @@
 /*
- * The machine's memory limits as the process sees them, read from files
+ * The memory limits that apply to this process, read from files
  * under an injectable /proc and /sys root (fixture trees in tests).
  * Every read here is allocation-free (open, read into a stack buffer,
  * close) and returns an error instead of exiting, because it runs on the

@@ -37,9 +37,9 @@
  * Every record is formatted with fmt_format on the stack and written with a
  * single write(2) to a descriptor opened with O_APPEND for that record and
  * closed right after it. Keeping a descriptor open would save two system
- * calls per record (about 10 per second), but a program may close or
- * dup2 over descriptors it does not know about, and a reused number would
- * send records into the program's own file. log.c writes its file the
+ * calls per record, at about 10 records per second. But a program may close
+ * or dup2 over descriptors it does not know about, and a reused number would
+ * then send records into the program's own file. log.c writes its file the
  * same way for the same reason.
  */
 #ifndef SX_TRACE_H

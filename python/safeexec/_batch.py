@@ -211,7 +211,7 @@ def batch(items_or_count, fn, checkpoint=None, progress=None, initial_batch=None
     half the size. At ``min_batch`` items it retries ``retries`` times with
     ``backoff`` seconds between tries (doubling), then raises
     BatchMemoryError. Any other exception from fn raises BatchError at once.
-    Both say which items completed.
+    Both record which items completed.
 
     After each finished batch, ``checkpoint(Batch)`` and then
     ``progress(items_done, items_total)`` are called. Batch boundaries and

@@ -59,3 +59,15 @@ api_scenario_run(const char *name, const char *arg, char *const env[], run_resul
 	    "stdout:\n%s\nstderr:\n%s", name, result->exit_code, result->signal, result->out,
 	    result->err);
 }
+
+/* Writes one byte per page through a volatile pointer, which the compiler cannot drop. */
+void
+touch_pages(char *block, uint64_t bytes)
+{
+	volatile char *page = block;
+	uint64_t i;
+
+	for (i = 0; i < bytes; i += 4096) {
+		page[i] = 1;
+	}
+}

@@ -8,6 +8,7 @@
 #define SX_API_SCENARIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "test_support.h"
 
@@ -20,6 +21,9 @@
 /* Runs scenario name with arg (may be NULL); fails the test unless it exits with 0. */
 void api_scenario_run(const char *name, const char *arg, char *const env[],
     run_result_t *result);
+
+/* Writes one byte per page through a volatile pointer, which the compiler cannot drop. */
+void touch_pages(char *block, uint64_t bytes);
 
 /* Value of the first "key=" line in out, or -1 when missing. */
 double api_output_value(const char *out, const char *key);

@@ -18,18 +18,6 @@
 
 #define MIB (1024ULL * 1024)
 
-/* Writes one byte per page through a volatile pointer, which the compiler cannot drop. */
-static void
-touch_pages(char *block, uint64_t bytes)
-{
-	volatile char *page = block;
-	uint64_t i;
-
-	for (i = 0; i < bytes; i += 4096) {
-		page[i] = 1;
-	}
-}
-
 /* ------------------------------------------------------------ scenarios */
 
 static uint64_t

@@ -25,15 +25,10 @@ typedef struct {
 static void
 write_temperature(const char *path, const char *millidegrees)
 {
-	char staging[1100];
-	FILE *file;
+	char text[32];
 
-	snprintf(staging, sizeof(staging), "%s.new", path);
-	file = fopen(staging, "w");
-	ck_assert_ptr_nonnull(file);
-	fprintf(file, "%s\n", millidegrees);
-	fclose(file);
-	ck_assert_int_eq(rename(staging, path), 0);
+	snprintf(text, sizeof(text), "%s\n", millidegrees);
+	test_replace_file(path, text);
 }
 
 /* Waits for the shim's pause line in the log, then cools the sensor file down. */

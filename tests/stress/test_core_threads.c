@@ -290,15 +290,10 @@ static _Atomic long bad_readings, gate_waits;
 static void
 write_temperature(const char *millidegrees)
 {
-	char staging[1000];
-	FILE *file;
+	char text[32];
 
-	snprintf(staging, sizeof(staging), "%s.new", temp_path);
-	file = fopen(staging, "w");
-	ck_assert_ptr_nonnull(file);
-	fprintf(file, "%s\n", millidegrees);
-	fclose(file);
-	ck_assert_int_eq(rename(staging, temp_path), 0);
+	snprintf(text, sizeof(text), "%s\n", millidegrees);
+	test_replace_file(temp_path, text);
 }
 
 static void *

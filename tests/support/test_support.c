@@ -241,6 +241,20 @@ test_write_file(const char *dir, const char *relative, const char *text)
 	fclose(file);
 }
 
+void
+test_replace_file(const char *path, const char *text)
+{
+	char staging[PATH_MAX + 8];
+	FILE *file;
+
+	snprintf(staging, sizeof(staging), "%s.new", path);
+	file = fopen(staging, "w");
+	ck_assert_msg(file != NULL, "cannot create %s: %s", staging, strerror(errno));
+	fputs(text, file);
+	fclose(file);
+	ck_assert_int_eq(rename(staging, path), 0);
+}
+
 char *
 test_read_file(const char *path)
 {

@@ -37,6 +37,11 @@ char *test_make_temp_dir(void);
 void test_remove_tree(const char *path);
 /* Writes text to dir/relative, creating parent directories. */
 void test_write_file(const char *dir, const char *relative, const char *text);
+/*
+ * Replaces path's content with text atomically (write a sibling, then
+ * rename), so a concurrent reader never sees half a value.
+ */
+void test_replace_file(const char *path, const char *text);
 /* Reads a whole file; NULL if missing. Caller frees. */
 char *test_read_file(const char *path);
 
