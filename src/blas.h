@@ -1,5 +1,5 @@
 /*
- * BLAS/LAPACK interposition. The shim exports the names of the heavy BLAS
+ * BLAS/LAPACK interposition. The shim defines the names of the heavy BLAS
  * and LAPACK routines (gemm and the drivers behind numpy.linalg) in four
  * spellings each. They are the plain names (dgemm_, cblas_dgemm), the
  * 64-bit integer ones (dgemm_64_, cblas_dgemm64_), and both of these with
@@ -13,9 +13,12 @@
  * name (see blas_resolve.c); numpy loads BLAS in a local scope, where
  * dlsym(RTLD_NEXT) finds nothing.
  *
- * When no loaded object defines the name, the wrapper logs an error once
- * and returns without touching its outputs; LAPACK wrappers then set *info
- * to BLAS_INFO_UNRESOLVED.
+ * A wrapper's name is visible to symbol lookup only while some loaded
+ * object defines the real routine (see blas_exports.c), so a program that
+ * probes for a BLAS finds none when none is loaded. Should a call still
+ * arrive with no definition loaded, the wrapper logs an error once and
+ * returns without touching its outputs; LAPACK wrappers then set *info to
+ * BLAS_INFO_UNRESOLVED. It never calls NULL.
  */
 #ifndef SX_BLAS_H
 #define SX_BLAS_H
@@ -36,10 +39,23 @@ typedef struct {
 	_Atomic(void *) address;      /* NULL until resolved */
 	_Atomic bool reported;        /* the "not found" error was logged */
 	bool optional;                /* absence is normal: log nothing */
+	/* Exported wrappers only, owned by blas_exports.c under its lock: */
+	void *export_entry;           /* the shim's own .dynsym entry for name */
+	bool defined_elsewhere;       /* a loaded object defines name */
 } blas_symbol_t;
 
-#define BLAS_SYMBOL_INIT(NAME) { (NAME), NULL, false, false }
-#define BLAS_SYMBOL_OPTIONAL(NAME) { (NAME), NULL, false, true }
+#define BLAS_SYMBOL_INIT(NAME) { (NAME), NULL, false, false, NULL, false }
+#define BLAS_SYMBOL_OPTIONAL(NAME) { (NAME), NULL, false, true, NULL, false }
+
+/*
+ * Every exported wrapper's symbol is listed in this section, which the
+ * linker brackets with __start_ and __stop_ symbols; blas_exports.c walks it.
+ */
+#define BLAS_EXPORTS_SECTION safeexec_blas_exports
+#define BLAS_EXPORTS_STRING(SECTION) #SECTION
+#define BLAS_EXPORTS_NAME(SECTION) BLAS_EXPORTS_STRING(SECTION)
+#define BLAS_EXPORTS_ENTRY                                                       \
+	__attribute__((section(BLAS_EXPORTS_NAME(BLAS_EXPORTS_SECTION)), used))
 
 /*
  * Looks name up in every loaded object except the shim, in load order, and
@@ -62,6 +78,31 @@ blas_symbol_get(blas_symbol_t *symbol)
 	}
 	return blas_symbol_resolve(symbol);
 }
+
+/*
+ * Hides every wrapper name that no loaded object defines, and registers the
+ * fork handlers of the export lock. Called once from the shim's constructor.
+ */
+SX_HIDDEN void blas_exports_init(void);
+
+/*
+ * Brackets a dlopen that may load a BLAS: while any bracket is open, every
+ * wrapper name is visible, so objects relocated during the dlopen (Python
+ * loads extension modules with RTLD_NOW) bind to the wrappers; the closing
+ * call hides the names that are still not defined anywhere.
+ */
+SX_HIDDEN void blas_exports_open_window(void);
+SX_HIDDEN void blas_exports_close_window(void);
+
+/*
+ * After a dlclose: when objects were unloaded, forgets every cached real
+ * address (it may point into an unmapped library) and hides the names no
+ * longer defined.
+ */
+SX_HIDDEN void blas_exports_after_unload(void);
+
+/* Forgets the cached addresses of the thread-control functions (blas_threads.c). */
+SX_HIDDEN void blas_threads_forget(void);
 
 /* Nesting depth of wrapped calls on this thread (LAPACK calling BLAS through the PLT). */
 SX_HIDDEN extern SX_TLS unsigned blas_depth;
@@ -120,11 +161,12 @@ SX_HIDDEN double blas_flops_gelsd(int64_t m, int64_t n, int64_t nrhs);
  * real routine is missing (e.g. setting *info).
  */
 #define BLAS_WRAPPER(NAME, PARAMS, ARGS, FLOPS, ON_MISSING)                      \
+	static blas_symbol_t NAME##_symbol = BLAS_SYMBOL_INIT(#NAME);            \
+	static blas_symbol_t *const NAME##_export BLAS_EXPORTS_ENTRY = &NAME##_symbol; \
 	SX_EXPORT void NAME PARAMS;                                              \
 	SX_EXPORT void NAME PARAMS                                               \
 	{                                                                        \
-		static blas_symbol_t symbol = BLAS_SYMBOL_INIT(#NAME);          \
-		void (*real) PARAMS = (void (*) PARAMS)blas_symbol_get(&symbol); \
+		void (*real) PARAMS = (void (*) PARAMS)blas_symbol_get(&NAME##_symbol); \
                                                                                  \
 		if (SX_UNLIKELY(real == NULL)) {                                 \
 			ON_MISSING;                                              \

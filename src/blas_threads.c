@@ -59,6 +59,10 @@ blas_threads_write(blas_threads_api_t *api, int64_t threads)
 {
 	void *set = blas_symbol_get(&api->set);
 
+	/* The library may have been unloaded since the count was read. */
+	if (set == NULL) {
+		return;
+	}
 	if (api->wide) {
 		((void (*)(int64_t))set)(threads);
 	} else {
@@ -122,4 +126,15 @@ blas_threads_update(bool over_limit)
 		blas_threads_restore();
 	}
 	atomic_store(&blas_threads_state, over_limit ? BLAS_THREADS_CLAMPED : BLAS_THREADS_IDLE);
+}
+
+void
+blas_threads_forget(void)
+{
+	size_t i;
+
+	for (i = 0; i < SX_ARRAY_SIZE(blas_threads_apis); i++) {
+		atomic_store(&blas_threads_apis[i].set.address, NULL);
+		atomic_store(&blas_threads_apis[i].get.address, NULL);
+	}
 }

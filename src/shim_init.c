@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "blas.h"
 #include "cleanup.h"
 #include "fmt.h"
 #include "gate.h"
@@ -72,6 +73,7 @@ __attribute__((constructor)) static void
 shim_start(void)
 {
 	options_load();
+	blas_exports_init();
 	if (options.disable) {
 		log_message(LOG_LEVEL_INFO, "disabled by SAFEEXEC_DISABLE: plain jemalloc, "
 		    "no governor");

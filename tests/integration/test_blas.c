@@ -102,6 +102,88 @@ START_TEST(unresolved_routine_sets_info)
 }
 END_TEST
 
+static void
+run_blas_probe(bool preload, run_result_t *result)
+{
+	char probe[512], fake[512], caller[512];
+	char *argv[] = { (char *)test_prog_path("blas_probe", probe, sizeof(probe)),
+	    (char *)test_prog_path("libsxfakeblas.so", fake, sizeof(fake)),
+	    (char *)test_prog_path("libsxblascaller.so", caller, sizeof(caller)), NULL };
+
+	ck_assert_int_eq(test_run(argv, NULL, preload, 120, result), 0);
+}
+
+static void
+assert_line(const char *text, const char *line)
+{
+	ck_assert_msg(strstr(text, line) != NULL, "missing '%s' in:\n%s", line, text);
+}
+
+/* A wrapper name is found only while a loaded library defines the routine. */
+START_TEST(wrapper_names_follow_loaded_blas)
+{
+	run_result_t result;
+
+	run_blas_probe(true, &result);
+	ck_assert_msg(result.exit_code == 0, "blas_probe: %s%s", result.out, result.err);
+	assert_line(result.out, "before cblas_dgemm absent\n");
+	assert_line(result.out, "before dgemm_ absent\n");
+	assert_line(result.out, "before scipy_dgemm_64_ absent\n");
+	/* Found in the shim: a program reaching it is forwarded to the local-scope BLAS. */
+	assert_line(result.out, "loaded cblas_dgemm in ");
+	ck_assert_ptr_nonnull(strstr(result.out, "libsafeexec.so\n"));
+	ck_assert_ptr_null(strstr(result.out, "loaded cblas_dgemm absent"));
+	ck_assert_ptr_null(strstr(result.out, "loaded scipy_dgemm_64_ absent"));
+	/* The test BLAS defines neither. */
+	assert_line(result.out, "loaded dgetrf_ absent\n");
+	assert_line(result.out, "loaded zgesdd_64_ absent\n");
+	assert_line(result.out, "closed cblas_dgemm absent\n");
+	assert_line(result.out, "closed scipy_dgemm_64_ absent\n");
+	test_run_free(&result);
+}
+END_TEST
+
+/* Without the shim, a library loaded with RTLD_LOCAL is never in the global scope. */
+START_TEST(probe_without_shim_finds_nothing)
+{
+	run_result_t result;
+
+	run_blas_probe(false, &result);
+	ck_assert_msg(result.exit_code == 0, "blas_probe: %s%s", result.out, result.err);
+	ck_assert_ptr_null(strstr(result.out, " in "));
+	assert_line(result.out, "reloaded caller: 0 failures, BLAS moved\n");
+	test_run_free(&result);
+}
+END_TEST
+
+/* The cached real addresses are dropped when the BLAS is unloaded. */
+START_TEST(blas_reloaded_elsewhere_is_followed)
+{
+	run_result_t result;
+
+	run_blas_probe(true, &result);
+	ck_assert_msg(result.exit_code == 0, "blas_probe (signal %d): %s%s",
+	    result.signal, result.out, result.err);
+	assert_line(result.out, "reloaded caller: 0 failures, BLAS moved\n");
+	test_run_free(&result);
+}
+END_TEST
+
+/* dlopen of a bare name still searches the calling library's DT_RUNPATH. */
+START_TEST(dlopen_keeps_caller_runpath)
+{
+	char program[512];
+	char *argv[] = { (char *)test_prog_path("dlopen_runpath", program, sizeof(program)),
+	    NULL };
+	run_result_t result;
+
+	ck_assert_int_eq(test_run(argv, NULL, true, 60, &result), 0);
+	ck_assert_msg(result.exit_code == 0, "dlopen_runpath: %s%s", result.out, result.err);
+	assert_line(result.out, "answer 42\n");
+	test_run_free(&result);
+}
+END_TEST
+
 START_TEST(threads_clamped_while_hot)
 {
 	char *dir = test_make_temp_dir();
@@ -170,6 +252,10 @@ blas_suite(void)
 	tcase_add_test(forwarding, fake_blas_forwarded_in_local_scope);
 	tcase_add_test(forwarding, unresolved_routine_sets_info);
 	tcase_add_test(forwarding, threads_clamped_while_hot);
+	tcase_add_test(forwarding, wrapper_names_follow_loaded_blas);
+	tcase_add_test(forwarding, probe_without_shim_finds_nothing);
+	tcase_add_test(forwarding, blas_reloaded_elsewhere_is_followed);
+	tcase_add_test(forwarding, dlopen_keeps_caller_runpath);
 	tcase_add_test(numpy, numpy_blas_seen_and_identical);
 	suite_add_tcase(suite, forwarding);
 	suite_add_tcase(suite, numpy);
