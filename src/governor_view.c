@@ -103,22 +103,22 @@ governor_apply_policy(governor_view_t *view)
 void
 governor_read_view(governor_view_t *view)
 {
-	meminfo_t meminfo;
-	self_memory_t self;
+	limits_basics_t basics;
 
 	memset(view, 0, sizeof(*view));
-	if (limits_read_self_memory(options.proc_root, &self) == 0) {
-		view->rss_bytes = self.rss_bytes;
+	limits_read_basics(options.proc_root, &basics);
+	if (basics.self_error == 0) {
+		view->rss_bytes = basics.self.rss_bytes;
 	}
-	if (limits_read_meminfo(options.proc_root, &meminfo) == 0) {
-		view->memtotal_bytes = meminfo.total_bytes;
-		view->memavailable_bytes = meminfo.available_bytes;
+	if (basics.meminfo_error == 0) {
+		view->memtotal_bytes = basics.meminfo.total_bytes;
+		view->memavailable_bytes = basics.meminfo.available_bytes;
 	}
 	if (limits_read_psi(options.proc_root, "memory", &view->psi_memory) != 0) {
 		view->psi_memory.present = false;
 	}
 	if (governor_limits_ready) {
-		limits_read_all(&governor_limits, view->readings);
+		limits_read_sources(&governor_limits, &basics, view->readings);
 	}
 	governor_apply_policy(view);
 }

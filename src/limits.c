@@ -432,22 +432,36 @@ limits_fill_rlimit(int resource, const char *name, int self_error, uint64_t usag
 }
 
 void
+limits_read_basics(const char *proc_root, limits_basics_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->meminfo_error = limits_read_meminfo(proc_root, &out->meminfo);
+	out->self_error = limits_read_self_memory(proc_root, &out->self);
+}
+
+void
+limits_read_sources(const limits_context_t *context, const limits_basics_t *basics,
+    limit_reading_t readings[LIMIT_SOURCE_COUNT])
+{
+	limits_fill_meminfo(context, basics->meminfo_error, &basics->meminfo,
+	    basics->self_error, &basics->self, &readings[LIMIT_SOURCE_MEMINFO]);
+	(void)limits_read_cgroup_v2(context, &readings[LIMIT_SOURCE_CGROUP_V2]);
+	(void)limits_read_cgroup_v1(context,
+	    basics->meminfo_error == 0 ? basics->meminfo.total_bytes : 0,
+	    &readings[LIMIT_SOURCE_CGROUP_V1]);
+	limits_fill_rlimit(RLIMIT_AS, "RLIMIT_AS", basics->self_error,
+	    basics->self.virtual_bytes, &readings[LIMIT_SOURCE_RLIMIT_AS]);
+	limits_fill_rlimit(RLIMIT_DATA, "RLIMIT_DATA", basics->self_error,
+	    basics->self.data_bytes, &readings[LIMIT_SOURCE_RLIMIT_DATA]);
+}
+
+void
 limits_read_all(const limits_context_t *context, limit_reading_t readings[LIMIT_SOURCE_COUNT])
 {
-	meminfo_t meminfo = { 0, 0, false };
-	self_memory_t self = { 0, 0, 0 };
-	int meminfo_error = limits_read_meminfo(context->proc_root, &meminfo);
-	int self_error = limits_read_self_memory(context->proc_root, &self);
+	limits_basics_t basics;
 
-	limits_fill_meminfo(context, meminfo_error, &meminfo, self_error, &self,
-	    &readings[LIMIT_SOURCE_MEMINFO]);
-	(void)limits_read_cgroup_v2(context, &readings[LIMIT_SOURCE_CGROUP_V2]);
-	(void)limits_read_cgroup_v1(context, meminfo_error == 0 ? meminfo.total_bytes : 0,
-	    &readings[LIMIT_SOURCE_CGROUP_V1]);
-	limits_fill_rlimit(RLIMIT_AS, "RLIMIT_AS", self_error, self.virtual_bytes,
-	    &readings[LIMIT_SOURCE_RLIMIT_AS]);
-	limits_fill_rlimit(RLIMIT_DATA, "RLIMIT_DATA", self_error, self.data_bytes,
-	    &readings[LIMIT_SOURCE_RLIMIT_DATA]);
+	limits_read_basics(context->proc_root, &basics);
+	limits_read_sources(context, &basics, readings);
 }
 
 const char *

@@ -85,10 +85,26 @@ typedef struct {
 SX_HIDDEN int limits_discover(limits_context_t *context, const char *proc_root,
     const char *sysfs_root);
 
+/* The two /proc files that several sources share, each with its read status (0 or -errno). */
+typedef struct {
+	meminfo_t meminfo;
+	int meminfo_error;
+	self_memory_t self;
+	int self_error;
+} limits_basics_t;
+
+/* Reads <proc_root>/meminfo and <proc_root>/self/statm once for every source. */
+SX_HIDDEN void limits_read_basics(const char *proc_root, limits_basics_t *out);
+
 /*
- * Reads every source except the budget into readings[source]. memtotal
- * comes from meminfo and turns v1 limits above it into "no limit".
+ * Reads every source except the budget into readings[source], using basics
+ * for meminfo and the process's own memory. memtotal comes from meminfo and
+ * turns v1 limits above it into "no limit".
  */
+SX_HIDDEN void limits_read_sources(const limits_context_t *context,
+    const limits_basics_t *basics, limit_reading_t readings[LIMIT_SOURCE_COUNT]);
+
+/* limits_read_basics followed by limits_read_sources. */
 SX_HIDDEN void limits_read_all(const limits_context_t *context,
     limit_reading_t readings[LIMIT_SOURCE_COUNT]);
 
