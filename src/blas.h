@@ -33,19 +33,29 @@
 /* LAPACK info of a call whose routine no loaded library defines; real LAPACK uses -1..-20. */
 #define BLAS_INFO_UNRESOLVED (-1000)
 
-/* The cached address of one real routine. */
+/*
+ * The cached address of one real routine, for the callers in one loaded
+ * object. A seqlock guards the three cached fields: sequence is odd while
+ * a writer changes them, and a reader that sees it change goes the slow way.
+ */
 typedef struct {
 	const char *name;
-	_Atomic(void *) address;      /* NULL until resolved */
-	_Atomic bool reported;        /* the "not found" error was logged */
-	bool optional;                /* absence is normal: log nothing */
+	_Atomic unsigned sequence;
+	_Atomic uintptr_t caller_low;  /* callers in [caller_low, caller_high) use address */
+	_Atomic uintptr_t caller_high;
+	_Atomic(void *) address;       /* NULL until resolved */
+	_Atomic bool reported;         /* the "not found" error was logged */
+	bool optional;                 /* absence is normal: log nothing */
 	/* Exported wrappers only, owned by blas_exports.c under its lock: */
-	void *export_entry;           /* the shim's own .dynsym entry for name */
-	bool defined_elsewhere;       /* a loaded object defines name */
+	void *export_entry;            /* the shim's own .dynsym entry for name */
+	bool defined_elsewhere;        /* a loaded object defines name */
 } blas_symbol_t;
 
-#define BLAS_SYMBOL_INIT(NAME) { (NAME), NULL, false, false, NULL, false }
-#define BLAS_SYMBOL_OPTIONAL(NAME) { (NAME), NULL, false, true, NULL, false }
+#define BLAS_SYMBOL_INIT(NAME) { (NAME), 0, 0, 0, NULL, false, false, NULL, false }
+#define BLAS_SYMBOL_OPTIONAL(NAME) { (NAME), 0, 0, 0, NULL, false, true, NULL, false }
+
+/* Caller value for lookups made by the shim itself: any definition will do. */
+#define BLAS_CALLER_ANY ((uintptr_t)0)
 
 /*
  * Every exported wrapper's symbol is listed in this section, which the
@@ -57,6 +67,13 @@ typedef struct {
 #define BLAS_EXPORTS_ENTRY                                                       \
 	__attribute__((section(BLAS_EXPORTS_NAME(BLAS_EXPORTS_SECTION)), used))
 
+/* A name that only the shim exports: it marks an object as a copy of the shim. */
+#define BLAS_SHIM_MARKER "safeexec_api_version"
+
+/* True when object exports BLAS_SHIM_MARKER. */
+struct elf_object;
+SX_HIDDEN bool blas_object_is_shim(const struct elf_object *object);
+
 /*
  * Looks name up in every loaded object except the shim, in load order, and
  * returns the first definition, or NULL. Calls dlopen(RTLD_NOLOAD) and
@@ -64,19 +81,36 @@ typedef struct {
  */
 SX_HIDDEN void *blas_resolve(const char *name);
 
-/* Slow path of blas_symbol_get: resolves and caches, logging the outcome once. */
-SX_HIDDEN void *blas_symbol_resolve(blas_symbol_t *symbol);
+/*
+ * Slow path of blas_symbol_get: finds the definition that the object
+ * containing caller would have bound to without the shim (the global scope
+ * after the shim, then that object's own dependencies), falling back to
+ * blas_resolve, and caches it for callers in that object. Logs the outcome
+ * once.
+ */
+SX_HIDDEN void *blas_symbol_resolve(blas_symbol_t *symbol, uintptr_t caller);
 
-/* Returns the real routine, or NULL when no loaded object defines it yet. */
+/* Drops the cached address; a later call resolves again. */
+SX_HIDDEN void blas_symbol_forget(blas_symbol_t *symbol);
+
+/*
+ * Returns the real routine for a call from caller (a return address, or
+ * BLAS_CALLER_ANY), or NULL when no loaded object defines it.
+ */
 static inline void *
-blas_symbol_get(blas_symbol_t *symbol)
+blas_symbol_get(blas_symbol_t *symbol, uintptr_t caller)
 {
-	void *address = atomic_load_explicit(&symbol->address, memory_order_acquire);
+	unsigned before = atomic_load_explicit(&symbol->sequence, memory_order_acquire);
+	void *address = atomic_load_explicit(&symbol->address, memory_order_relaxed);
+	uintptr_t low = atomic_load_explicit(&symbol->caller_low, memory_order_relaxed);
+	uintptr_t high = atomic_load_explicit(&symbol->caller_high, memory_order_relaxed);
 
-	if (SX_LIKELY(address != NULL)) {
+	atomic_thread_fence(memory_order_acquire);
+	if (SX_LIKELY(address != NULL && (before & 1) == 0 && caller - low < high - low
+	    && atomic_load_explicit(&symbol->sequence, memory_order_relaxed) == before)) {
 		return address;
 	}
-	return blas_symbol_resolve(symbol);
+	return blas_symbol_resolve(symbol, caller);
 }
 
 /*
@@ -95,7 +129,7 @@ SX_HIDDEN void blas_exports_open_window(void);
 SX_HIDDEN void blas_exports_close_window(void);
 
 /*
- * After a dlclose: when objects were unloaded, forgets every cached real
+ * After a dlclose: when objects were unloaded, drops every cached real
  * address (it may point into an unmapped library) and hides the names no
  * longer defined.
  */
@@ -166,7 +200,8 @@ SX_HIDDEN double blas_flops_gelsd(int64_t m, int64_t n, int64_t nrhs);
 	SX_EXPORT void NAME PARAMS;                                              \
 	SX_EXPORT void NAME PARAMS                                               \
 	{                                                                        \
-		void (*real) PARAMS = (void (*) PARAMS)blas_symbol_get(&NAME##_symbol); \
+		void (*real) PARAMS = (void (*) PARAMS)blas_symbol_get(&NAME##_symbol, \
+		    (uintptr_t)__builtin_return_address(0));                     \
                                                                                  \
 		if (SX_UNLIKELY(real == NULL)) {                                 \
 			ON_MISSING;                                              \

@@ -98,13 +98,29 @@ blas_dlopen_caller_irrelevant(const char *file, const void *caller)
 	return strchr(file, '/') != NULL || !elf_dynamic_has_search_path(map->l_ld);
 }
 
-/* The real dlopen between the two halves of a BLAS export window. */
+/* True when file names an object that is already loaded: opening it again loads nothing. */
+static bool
+blas_dlopen_is_loaded(const char *file)
+{
+	void *handle = blas_dlopen_real()(file, RTLD_LAZY | RTLD_NOLOAD);
+
+	if (handle == NULL) {
+		return false;
+	}
+	blas_dlclose_real()(handle);
+	return true;
+}
+
+/* The real dlopen between the two halves of a BLAS export window, when it may load objects. */
 static void *
 blas_dlopen_bracketed(const char *file, int flags)
 {
 	void *handle;
 	int saved_errno;
 
+	if (blas_dlopen_is_loaded(file)) {
+		return blas_dlopen_real()(file, flags);
+	}
 	blas_dlopen_depth++;
 	blas_exports_open_window();
 	handle = blas_dlopen_real()(file, flags);

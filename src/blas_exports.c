@@ -115,7 +115,9 @@ blas_exports_scan_object(struct dl_phdr_info *info, size_t size, void *data)
 		blas_exports_adds = info->dlpi_adds;
 		blas_exports_subs = info->dlpi_subs;
 	}
-	if (blas_exports_is_self(info) || elf_object_open(&object, info) != 0) {
+	/* Another copy of the shim defines the names too, but only as wrappers. */
+	if (blas_exports_is_self(info) || elf_object_open(&object, info) != 0
+	    || blas_object_is_shim(&object)) {
 		return 0;
 	}
 	BLAS_EXPORTS_FOREACH(symbol) {
@@ -153,7 +155,7 @@ blas_exports_scan(bool unloaded)
 	if (unloaded) {
 		BLAS_EXPORTS_FOREACH(symbol) {
 			(*symbol)->defined_elsewhere = false;
-			atomic_store(&(*symbol)->address, NULL);
+			blas_symbol_forget(*symbol);
 		}
 		blas_threads_forget();
 	}
@@ -222,8 +224,23 @@ blas_exports_fork_prepare(void)
 }
 
 static void
-blas_exports_fork_release(void)
+blas_exports_fork_parent(void)
 {
+	pthread_mutex_unlock(&blas_exports_lock);
+}
+
+/*
+ * The child has only the forking thread, so no other dlopen is in progress:
+ * the windows that other threads had open are closed and the names hidden.
+ */
+static void
+blas_exports_fork_child(void)
+{
+	blas_exports_windows = 0;
+	blas_exports_scan_if_changed();
+	if (blas_exports_ready) {
+		blas_exports_apply(false);
+	}
 	pthread_mutex_unlock(&blas_exports_lock);
 }
 
@@ -244,8 +261,8 @@ blas_exports_init(void)
 		blas_exports_apply(false);
 	}
 	pthread_mutex_unlock(&blas_exports_lock);
-	pthread_atfork(blas_exports_fork_prepare, blas_exports_fork_release,
-	    blas_exports_fork_release);
+	pthread_atfork(blas_exports_fork_prepare, blas_exports_fork_parent,
+	    blas_exports_fork_child);
 }
 
 void

@@ -1,24 +1,30 @@
 /*
  * Finding the real BLAS/LAPACK routine behind a wrapper.
  *
- * dlsym(RTLD_NEXT) searches only the global scope after the shim, but
- * Python extension modules (numpy's included) are dlopen'ed with
- * RTLD_LOCAL, so the BLAS library they link is in a local scope that
- * RTLD_NEXT does not search. Instead every loaded object is visited with
- * dl_iterate_phdr, reopened with RTLD_NOLOAD (which only adds a reference),
- * asked with dlsym (which searches the object and its dependencies), and
- * closed again. The first definition outside the shim wins.
+ * A call resolves to what the calling object would have bound to without
+ * the shim: first the global scope after the shim (dlsym(RTLD_NEXT)), then
+ * the caller's own dependencies (dlsym on a RTLD_NOLOAD handle of the
+ * calling object). Python loads numpy's extension modules with RTLD_LOCAL,
+ * so their BLAS is only in that second place, and another library loaded
+ * earlier in a different local scope must not capture their calls. The
+ * result is cached per calling object.
  *
- * dl_iterate_phdr holds the loader's list lock while its callback runs, and
- * dlopen takes the loader's main lock, so calling dlopen inside the
- * callback could deadlock against a concurrent dlopen. The callback only
- * copies names into a stack buffer; they are opened after it returns.
+ * When the caller's scope has no definition (a pointer taken with
+ * dlsym(RTLD_DEFAULT), say), every loaded object is tried in load order:
+ * visited with dl_iterate_phdr, reopened with RTLD_NOLOAD, asked with
+ * dlsym and closed again. dl_iterate_phdr holds the loader's list lock
+ * while its callback runs, and dlopen takes the loader's main lock, so the
+ * callback only copies names into a stack buffer, opened after it returns.
+ *
+ * Definitions in any copy of the shim are skipped, so two preloaded copies
+ * do not forward to each other.
  */
 #include <dlfcn.h>
 #include <link.h>
 #include <string.h>
 
 #include "blas.h"
+#include "elf_lookup.h"
 #include "log.h"
 
 /* Names are copied in batches of this many bytes; more objects take more passes. */
@@ -63,13 +69,56 @@ blas_resolve_self(Dl_info *self)
 	}
 }
 
+/* dl_iterate_phdr callback: is the object containing query->address a copy of the shim? */
+typedef struct {
+	uintptr_t address;
+	bool in_shim;
+} blas_shim_query_t;
+
+static int
+blas_resolve_check_shim(struct dl_phdr_info *info, size_t size, void *data)
+{
+	blas_shim_query_t *query = data;
+	elf_object_t object;
+
+	(void)size;
+	if (!elf_object_contains(info, query->address)) {
+		return 0;
+	}
+	query->in_shim = elf_object_open(&object, info) == 0 && blas_object_is_shim(&object);
+	return 1;
+}
+
+bool
+blas_object_is_shim(const elf_object_t *object)
+{
+	const ElfW(Sym) *marker = elf_object_find(object, BLAS_SHIM_MARKER);
+
+	return marker != NULL && elf_symbol_is_public(marker);
+}
+
+/*
+ * NULL when address is a definition of this shim or of another copy of it
+ * (preloaded twice, two copies would otherwise forward to each other).
+ */
+static void *
+blas_resolve_outside(void *address)
+{
+	blas_shim_query_t query = { (uintptr_t)address, false };
+
+	if (address == NULL) {
+		return NULL;
+	}
+	dl_iterate_phdr(blas_resolve_check_shim, &query);
+	return query.in_shim ? NULL : address;
+}
+
 /* Looks name up in the object called object_name ("" is the main program). */
 static void *
 blas_resolve_in(const char *object_name, const char *name, const Dl_info *self)
 {
 	void *handle;
 	void *address;
-	Dl_info where;
 
 	if (self->dli_fname != NULL && strcmp(object_name, self->dli_fname) == 0) {
 		return NULL;
@@ -84,11 +133,8 @@ blas_resolve_in(const char *object_name, const char *name, const Dl_info *self)
 	if (address == NULL) {
 		(void)dlerror();
 	}
-	/* The global scope, and any object linked against the shim, finds the wrapper itself. */
-	if (address != NULL && dladdr(address, &where) != 0
-	    && where.dli_fbase == self->dli_fbase) {
-		address = NULL;
-	}
+	/* The global scope, and any object linked against the shim, finds a wrapper. */
+	address = blas_resolve_outside(address);
 	dlclose(handle);
 	return address;
 }
@@ -125,13 +171,107 @@ blas_resolve(const char *name)
 	return NULL;
 }
 
-void *
-blas_symbol_resolve(blas_symbol_t *symbol)
+/* dl_iterate_phdr callback: the address range of the object that contains range[0]. */
+static int
+blas_resolve_measure(struct dl_phdr_info *info, size_t size, void *data)
 {
-	void *address = blas_resolve(symbol->name);
-	Dl_info where;
-	bool expected = false;
+	uintptr_t *range = data;
+	uintptr_t low = UINTPTR_MAX, high = 0;
+	ElfW(Half) i;
 
+	(void)size;
+	if (!elf_object_contains(info, range[0])) {
+		return 0;
+	}
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + segment->p_vaddr;
+
+		if (segment->p_type == PT_LOAD) {
+			low = start < low ? start : low;
+			high = start + segment->p_memsz > high ? start + segment->p_memsz : high;
+		}
+	}
+	range[0] = low;
+	range[1] = high;
+	return 1;
+}
+
+/*
+ * Finds what the object containing caller would bind name to without the
+ * shim: the global scope after the shim, then the object's own dependencies.
+ * Stores the object's address range in range[0..1]; NULL when neither has it.
+ */
+static void *
+blas_resolve_for_caller(const char *name, uintptr_t caller, uintptr_t range[2])
+{
+	struct link_map *map = NULL;
+	Dl_info where;
+	void *address, *handle;
+
+	range[0] = caller;
+	range[1] = 0;
+	if (dladdr1((void *)caller, &where, (void **)&map, RTLD_DL_LINKMAP) == 0 || map == NULL
+	    || dl_iterate_phdr(blas_resolve_measure, range) == 0) {
+		return NULL;
+	}
+	address = blas_resolve_outside(dlsym(RTLD_NEXT, name));
+	if (address != NULL) {
+		return address;
+	}
+	handle = dlopen(map->l_name != NULL && map->l_name[0] != '\0' ? map->l_name : NULL,
+	    RTLD_NOLOAD | RTLD_LAZY);
+	if (handle == NULL) {
+		(void)dlerror();
+		return NULL;
+	}
+	address = blas_resolve_outside(dlsym(handle, name));
+	dlclose(handle);
+	return address;
+}
+
+/* Stores a resolution unless another writer is active; the seqlock's write side. */
+static void
+blas_symbol_store(blas_symbol_t *symbol, uintptr_t low, uintptr_t high, void *address)
+{
+	unsigned sequence = atomic_load_explicit(&symbol->sequence, memory_order_relaxed);
+
+	/* An odd value means another writer; the next call resolves again instead of waiting. */
+	if ((sequence & 1) != 0 || !atomic_compare_exchange_strong(&symbol->sequence, &sequence,
+	    sequence + 1)) {
+		return;
+	}
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&symbol->caller_low, low, memory_order_relaxed);
+	atomic_store_explicit(&symbol->caller_high, high, memory_order_relaxed);
+	atomic_store_explicit(&symbol->address, address, memory_order_relaxed);
+	atomic_store_explicit(&symbol->sequence, sequence + 2, memory_order_release);
+}
+
+void
+blas_symbol_forget(blas_symbol_t *symbol)
+{
+	blas_symbol_store(symbol, 0, 0, NULL);
+}
+
+void *
+blas_symbol_resolve(blas_symbol_t *symbol, uintptr_t caller)
+{
+	uintptr_t range[2] = { 0, UINTPTR_MAX };
+	void *address = NULL;
+	bool first = atomic_load(&symbol->address) == NULL;
+	bool expected = false;
+	Dl_info where;
+
+	if (caller != BLAS_CALLER_ANY) {
+		address = blas_resolve_for_caller(symbol->name, caller, range);
+	}
+	if (address == NULL) {
+		/* For example a pointer from dlsym(RTLD_DEFAULT): any loaded definition is the best guess. */
+		address = blas_resolve(symbol->name);
+		range[0] = caller;
+		range[1] = caller + 1;
+	}
 	if (address == NULL) {
 		if (!symbol->optional
 		    && atomic_compare_exchange_strong(&symbol->reported, &expected, true)) {
@@ -141,7 +281,8 @@ blas_symbol_resolve(blas_symbol_t *symbol)
 		}
 		return NULL;
 	}
-	if (atomic_exchange(&symbol->address, address) == NULL && log_enabled(LOG_LEVEL_DEBUG)) {
+	blas_symbol_store(symbol, range[0], range[1], address);
+	if (first && log_enabled(LOG_LEVEL_DEBUG)) {
 		log_message(LOG_LEVEL_DEBUG, "BLAS: %s resolved in %s", symbol->name,
 		    dladdr(address, &where) != 0 && where.dli_fname != NULL ? where.dli_fname
 		    : "(unknown object)");

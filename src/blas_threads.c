@@ -45,9 +45,9 @@ static _Atomic int blas_threads_state = BLAS_THREADS_IDLE;
 static bool
 blas_threads_read(blas_threads_api_t *api, int64_t *threads)
 {
-	void *get = blas_symbol_get(&api->get);
+	void *get = blas_symbol_get(&api->get, BLAS_CALLER_ANY);
 
-	if (get == NULL || blas_symbol_get(&api->set) == NULL) {
+	if (get == NULL || blas_symbol_get(&api->set, BLAS_CALLER_ANY) == NULL) {
 		return false;
 	}
 	*threads = api->wide ? ((int64_t (*)(void))get)() : ((int (*)(void))get)();
@@ -57,7 +57,7 @@ blas_threads_read(blas_threads_api_t *api, int64_t *threads)
 static void
 blas_threads_write(blas_threads_api_t *api, int64_t threads)
 {
-	void *set = blas_symbol_get(&api->set);
+	void *set = blas_symbol_get(&api->set, BLAS_CALLER_ANY);
 
 	/* The library may have been unloaded since the count was read. */
 	if (set == NULL) {
@@ -134,7 +134,7 @@ blas_threads_forget(void)
 	size_t i;
 
 	for (i = 0; i < SX_ARRAY_SIZE(blas_threads_apis); i++) {
-		atomic_store(&blas_threads_apis[i].set.address, NULL);
-		atomic_store(&blas_threads_apis[i].get.address, NULL);
+		blas_symbol_forget(&blas_threads_apis[i].set);
+		blas_symbol_forget(&blas_threads_apis[i].get);
 	}
 }

@@ -20,7 +20,7 @@
 #define ELF_SYMBOL_INFO(BINDING, TYPE) ELF32_ST_INFO((BINDING), (TYPE))
 
 /* The symbol table of one loaded object, as found through its PT_DYNAMIC segment. */
-typedef struct {
+typedef struct elf_object {
 	const ElfW(Sym) *symbols;
 	const char *strings;
 	const uint32_t *gnu_hash;   /* DT_GNU_HASH, or NULL */

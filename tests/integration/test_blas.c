@@ -119,6 +119,20 @@ assert_line(const char *text, const char *line)
 	ck_assert_msg(strstr(text, line) != NULL, "missing '%s' in:\n%s", line, text);
 }
 
+/* Every spelling that libsxblascaller.so calls printed its "ok" line. */
+static void
+assert_all_forwarded(const char *out)
+{
+	size_t i;
+
+	for (i = 0; i < FORWARDED_COUNT; i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "ok %s\n", forwarded_names[i]);
+		assert_line(out, line);
+	}
+}
+
 /* A wrapper name is found only while a loaded library defines the routine. */
 START_TEST(wrapper_names_follow_loaded_blas)
 {
@@ -181,6 +195,69 @@ START_TEST(dlopen_keeps_caller_runpath)
 	ck_assert_msg(result.exit_code == 0, "dlopen_runpath: %s%s", result.out, result.err);
 	assert_line(result.out, "answer 42\n");
 	test_run_free(&result);
+}
+END_TEST
+
+/* A BLAS loaded earlier in another local scope does not capture the caller's calls. */
+START_TEST(caller_reaches_its_own_blas)
+{
+	char other[512], variable[600];
+	char *env[] = { "SAFEEXEC_LOG_LEVEL=debug", variable, NULL };
+	run_result_t result;
+
+	snprintf(variable, sizeof(variable), "BLAS_HOST_FIRST=%s",
+	    test_prog_path("libsxotherblas.so", other, sizeof(other)));
+	run_blas_host(env, true, NULL, &result);
+	ck_assert_msg(result.exit_code == 0, "blas_host: %s%s", result.out, result.err);
+	assert_all_forwarded(result.out);
+	ck_assert_ptr_null(strstr(result.err, "libsxotherblas.so"));
+	test_run_free(&result);
+}
+END_TEST
+
+/* A child forked while another thread is inside dlopen starts with the names hidden. */
+START_TEST(fork_during_dlopen_hides_names)
+{
+	char program[512], library[512];
+	char *argv[] = { (char *)test_prog_path("fork_during_dlopen", program, sizeof(program)),
+	    (char *)test_prog_path("libsxslowinit.so", library, sizeof(library)), NULL };
+	run_result_t result;
+
+	ck_assert_int_eq(test_run(argv, NULL, true, 60, &result), 0);
+	ck_assert_msg(result.exit_code == 0, "fork_during_dlopen: %s%s", result.out, result.err);
+	assert_line(result.out, "child: absent\n");
+	test_run_free(&result);
+}
+END_TEST
+
+/* Copies the built shim to dir/libsafeexec.so and returns "LD_PRELOAD=SHIM:COPY". */
+static char *
+preload_two_copies(const char *dir)
+{
+	char copy[512], command[1200], *entry = malloc(1100);
+
+	snprintf(copy, sizeof(copy), "%s/libsafeexec.so", dir);
+	snprintf(command, sizeof(command), "cp '%s' '%s'", test_getenv("SAFEEXEC_SHIM"), copy);
+	ck_assert_int_eq(system(command), 0);
+	snprintf(entry, 1100, "LD_PRELOAD=%s:%s", test_getenv("SAFEEXEC_SHIM"), copy);
+	return entry;
+}
+
+/* Two copies of the shim in one process forward to the BLAS, not to each other. */
+START_TEST(two_shim_copies_reach_blas)
+{
+	char *dir = test_make_temp_dir();
+	char *env[] = { preload_two_copies(dir), NULL };
+	run_result_t result;
+
+	run_blas_host(env, false, NULL, &result);
+	ck_assert_msg(result.exit_code == 0, "blas_host (signal %d): %s%s", result.signal,
+	    result.out, result.err);
+	assert_all_forwarded(result.out);
+	test_run_free(&result);
+	free(env[0]);
+	test_remove_tree(dir);
+	free(dir);
 }
 END_TEST
 
@@ -256,6 +333,9 @@ blas_suite(void)
 	tcase_add_test(forwarding, probe_without_shim_finds_nothing);
 	tcase_add_test(forwarding, blas_reloaded_elsewhere_is_followed);
 	tcase_add_test(forwarding, dlopen_keeps_caller_runpath);
+	tcase_add_test(forwarding, caller_reaches_its_own_blas);
+	tcase_add_test(forwarding, fork_during_dlopen_hides_names);
+	tcase_add_test(forwarding, two_shim_copies_reach_blas);
 	tcase_add_test(numpy, numpy_blas_seen_and_identical);
 	suite_add_tcase(suite, forwarding);
 	suite_add_tcase(suite, numpy);

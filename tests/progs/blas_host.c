@@ -1,22 +1,30 @@
 /*
  * `blas_host CALLER.so [TEMP_FILE]`: loads a library with dlopen(RTLD_LOCAL),
  * the way Python loads numpy's extension modules, and runs its
- * blas_caller_run. Exits with the number of failed checks.
+ * blas_caller_run. When BLAS_HOST_FIRST names a library, that one is loaded
+ * first, also with RTLD_LOCAL. Exits with the number of failed checks.
  */
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef int (*caller_run_fn)(const char *temp_path);
 
 int
 main(int argc, char **argv)
 {
+	const char *first;
 	void *handle;
 	caller_run_fn run;
 	int failures;
 
 	if (argc != 2 && argc != 3) {
 		fprintf(stderr, "usage: blas_host CALLER.so [TEMP_FILE]\n");
+		return 2;
+	}
+	first = getenv("BLAS_HOST_FIRST");
+	if (first != NULL && dlopen(first, RTLD_NOW | RTLD_LOCAL) == NULL) {
+		fprintf(stderr, "dlopen failed: %s\n", dlerror());
 		return 2;
 	}
 	handle = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
