@@ -65,6 +65,12 @@ SX_HIDDEN extern options_t options;
  */
 SX_HIDDEN void options_load(void);
 
+/*
+ * Warns once about each SAFEEXEC_* environment variable whose name is within
+ * two edits of a setting's variable without being one (a likely typo).
+ */
+SX_HIDDEN void options_warn_mistyped_environment(void);
+
 /* Number of entries in the option table. */
 SX_HIDDEN size_t options_count(void);
 

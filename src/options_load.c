@@ -198,6 +198,7 @@ options_load(void)
 	options_load_files(secure);
 	if (!secure) {
 		options_load_environment();
+		options_warn_mistyped_environment();
 	}
 
 	options_check_root_lengths();

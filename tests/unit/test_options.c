@@ -230,6 +230,24 @@ START_TEST(config_file_bad_values_warn)
 }
 END_TEST
 
+/* A near miss of a setting's variable is warned about; other SAFEEXEC_ names are not. */
+START_TEST(mistyped_env_variable_warns)
+{
+	char *env[] = { "SAFEEXEC_MEMORY_LIMT=4G", "SAFEEXEC_STALL_TIMOUT=1s",
+	    "SAFEEXEC_SOMETHING_ELSE=1", NULL };
+	run_result_t result;
+
+	load_in_child("", "0644", env, &result);
+	ck_assert_int_eq(result.exit_code, 0);
+	ck_assert_ptr_nonnull(strstr(result.err, "SAFEEXEC_MEMORY_LIMT is not a setting and is "
+	    "ignored; did you mean SAFEEXEC_MEMORY_LIMIT?"));
+	ck_assert_ptr_nonnull(strstr(result.err, "did you mean SAFEEXEC_STALL_TIMEOUT?"));
+	ck_assert_ptr_null(strstr(result.err, "SAFEEXEC_SOMETHING_ELSE"));
+	ck_assert_ptr_nonnull(strstr(result.out, "memory_limit       0 "));
+	test_run_free(&result);
+}
+END_TEST
+
 START_TEST(config_file_world_writable_rejected)
 {
 	run_result_t result;
@@ -260,6 +278,7 @@ options_suite(void)
 	tcase_add_test(files, config_file_and_env_precedence);
 	tcase_add_test(files, config_file_bad_values_warn);
 	tcase_add_test(files, config_file_world_writable_rejected);
+	tcase_add_test(files, mistyped_env_variable_warns);
 	suite_add_tcase(suite, parsers);
 	suite_add_tcase(suite, files);
 	return suite;
