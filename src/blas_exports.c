@@ -279,7 +279,8 @@ void
 blas_exports_close_window(void)
 {
 	pthread_mutex_lock(&blas_exports_lock);
-	if (--blas_exports_windows == 0) {
+	/* 0 already when a constructor forked inside this dlopen: the child closed every window. */
+	if (blas_exports_windows == 0 || --blas_exports_windows == 0) {
 		blas_exports_scan_if_changed();
 		if (blas_exports_ready) {
 			blas_exports_apply(false);
