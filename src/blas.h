@@ -33,17 +33,27 @@
 /* LAPACK info of a call whose routine no loaded library defines; real LAPACK uses -1..-20. */
 #define BLAS_INFO_UNRESOLVED (-1000)
 
+/* Calling objects whose resolution a symbol keeps in its lock-free cache. */
+#define BLAS_CACHE_ENTRIES 4
+
+/* One cached resolution: callers in [caller_low, caller_high) use address. */
+typedef struct {
+	_Atomic uintptr_t caller_low;
+	_Atomic uintptr_t caller_high;
+	_Atomic(void *) address;       /* NULL: an empty entry */
+} blas_cache_entry_t;
+
 /*
- * The cached address of one real routine, for the callers in one loaded
- * object. A seqlock guards the three cached fields: sequence is odd while
- * a writer changes them, and a reader that sees it change goes the slow way.
+ * One real routine and its resolutions for up to BLAS_CACHE_ENTRIES calling
+ * objects. A seqlock guards the entries: sequence is odd while a writer
+ * changes them, and a reader that sees it change takes the slow path.
  */
 typedef struct {
 	const char *name;
 	_Atomic unsigned sequence;
-	_Atomic uintptr_t caller_low;  /* callers in [caller_low, caller_high) use address */
-	_Atomic uintptr_t caller_high;
-	_Atomic(void *) address;       /* NULL until resolved */
+	_Atomic unsigned next_entry;   /* the entry the next resolution replaces */
+	blas_cache_entry_t entries[BLAS_CACHE_ENTRIES];
+	_Atomic bool logged;           /* the first resolution was logged */
 	_Atomic bool reported;         /* the "not found" error was logged */
 	bool optional;                 /* absence is normal: log nothing */
 	/* Exported wrappers only, owned by blas_exports.c under its lock: */
@@ -51,11 +61,39 @@ typedef struct {
 	bool defined_elsewhere;        /* a loaded object defines name */
 } blas_symbol_t;
 
-#define BLAS_SYMBOL_INIT(NAME) { (NAME), 0, 0, 0, NULL, false, false, NULL, false }
-#define BLAS_SYMBOL_OPTIONAL(NAME) { (NAME), 0, 0, 0, NULL, false, true, NULL, false }
+#define BLAS_SYMBOL_INIT(NAME) { (NAME), 0, 0, { { 0, 0, NULL } }, false, false, false, NULL, false }
+#define BLAS_SYMBOL_OPTIONAL(NAME) { (NAME), 0, 0, { { 0, 0, NULL } }, false, false, true, NULL, false }
 
 /* Caller value for lookups made by the shim itself: any definition will do. */
 #define BLAS_CALLER_ANY ((uintptr_t)0)
+
+/* A loaded object, identified by its load address and a hash of its file name. */
+typedef struct {
+	uintptr_t base;
+	uint64_t name_hash;
+	uintptr_t low;                 /* the span of its PT_LOAD segments */
+	uintptr_t high;
+} blas_object_t;
+
+/* Hash of a loaded object's file name, as dl_iterate_phdr gives it. */
+SX_HIDDEN uint64_t blas_object_name_hash(const char *name);
+
+/* Finds the loaded object that contains address. Returns false when none does. */
+SX_HIDDEN bool blas_object_find(uintptr_t address, blas_object_t *out);
+
+/*
+ * Bindings of (calling object, routine) to a real address, kept like the
+ * dynamic loader's own: a later library in the global scope does not take
+ * over a caller that is already bound. Only an unload drops them.
+ */
+SX_HIDDEN void *blas_binding_find(const blas_object_t *caller, const blas_symbol_t *symbol);
+SX_HIDDEN void blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol,
+    void *address);
+/* Drops the bindings whose calling or defining object is no longer loaded. */
+SX_HIDDEN void blas_bindings_prune(void);
+SX_HIDDEN void blas_bindings_fork_prepare(void);
+SX_HIDDEN void blas_bindings_fork_parent(void);
+SX_HIDDEN void blas_bindings_fork_child(void);
 
 /*
  * Every exported wrapper's symbol is listed in this section, which the
@@ -82,15 +120,20 @@ SX_HIDDEN bool blas_object_is_shim(const struct elf_object *object);
 SX_HIDDEN void *blas_resolve(const char *name);
 
 /*
- * Slow path of blas_symbol_get: finds the definition that the object
- * containing caller would have bound to without the shim (the global scope
- * after the shim, then that object's own dependencies), falling back to
- * blas_resolve, and caches it for callers in that object. Logs the outcome
- * once.
+ * Finds what the object containing caller would bind name to without the
+ * shim: the global scope after the shim, then that object's own
+ * dependencies. NULL when neither defines it.
+ */
+SX_HIDDEN void *blas_resolve_for_caller(const char *name, uintptr_t caller);
+
+/*
+ * Slow path of blas_symbol_get: the caller's binding if it has one, else
+ * blas_resolve_for_caller, else blas_resolve. Binds and caches the result
+ * for the calling object, and logs the outcome once.
  */
 SX_HIDDEN void *blas_symbol_resolve(blas_symbol_t *symbol, uintptr_t caller);
 
-/* Drops the cached address; a later call resolves again. */
+/* Empties the symbol's cache; later calls resolve again. */
 SX_HIDDEN void blas_symbol_forget(blas_symbol_t *symbol);
 
 /*
@@ -101,14 +144,22 @@ static inline void *
 blas_symbol_get(blas_symbol_t *symbol, uintptr_t caller)
 {
 	unsigned before = atomic_load_explicit(&symbol->sequence, memory_order_acquire);
-	void *address = atomic_load_explicit(&symbol->address, memory_order_relaxed);
-	uintptr_t low = atomic_load_explicit(&symbol->caller_low, memory_order_relaxed);
-	uintptr_t high = atomic_load_explicit(&symbol->caller_high, memory_order_relaxed);
+	size_t i;
 
-	atomic_thread_fence(memory_order_acquire);
-	if (SX_LIKELY(address != NULL && (before & 1) == 0 && caller - low < high - low
-	    && atomic_load_explicit(&symbol->sequence, memory_order_relaxed) == before)) {
-		return address;
+	for (i = 0; i < BLAS_CACHE_ENTRIES; i++) {
+		const blas_cache_entry_t *entry = &symbol->entries[i];
+		void *address = atomic_load_explicit(&entry->address, memory_order_relaxed);
+		uintptr_t low = atomic_load_explicit(&entry->caller_low, memory_order_relaxed);
+		uintptr_t high = atomic_load_explicit(&entry->caller_high, memory_order_relaxed);
+
+		if (address != NULL && caller - low < high - low) {
+			atomic_thread_fence(memory_order_acquire);
+			if (SX_LIKELY((before & 1) == 0 && atomic_load_explicit(&symbol->sequence,
+			    memory_order_relaxed) == before)) {
+				return address;
+			}
+			break;
+		}
 	}
 	return blas_symbol_resolve(symbol, caller);
 }
@@ -129,11 +180,12 @@ SX_HIDDEN void blas_exports_open_window(void);
 SX_HIDDEN void blas_exports_close_window(void);
 
 /*
- * After a dlclose: when objects were unloaded, drops every cached real
- * address (it may point into an unmapped library) and hides the names no
- * longer defined.
+ * After a dlclose, or a dlopen without a window: when objects were loaded or
+ * unloaded since the last scan, updates the visible names. After an unload
+ * it also drops every cached real address (it may point into an unmapped
+ * library) and the bindings of unloaded objects.
  */
-SX_HIDDEN void blas_exports_after_unload(void);
+SX_HIDDEN void blas_exports_refresh(void);
 
 /* Forgets the cached addresses of the thread-control functions (blas_threads.c). */
 SX_HIDDEN void blas_threads_forget(void);

@@ -98,28 +98,25 @@ blas_dlopen_caller_irrelevant(const char *file, const void *caller)
 	return strchr(file, '/') != NULL || !elf_dynamic_has_search_path(map->l_ld);
 }
 
-/* True when file names an object that is already loaded: opening it again loads nothing. */
-static bool
-blas_dlopen_is_loaded(const char *file)
-{
-	void *handle = blas_dlopen_real()(file, RTLD_LAZY | RTLD_NOLOAD);
-
-	if (handle == NULL) {
-		return false;
-	}
-	blas_dlclose_real()(handle);
-	return true;
-}
-
 /* The real dlopen between the two halves of a BLAS export window, when it may load objects. */
 static void *
 blas_dlopen_bracketed(const char *file, int flags)
 {
-	void *handle;
+	void *handle, *loaded;
 	int saved_errno;
 
-	if (blas_dlopen_is_loaded(file)) {
-		return blas_dlopen_real()(file, flags);
+	/*
+	 * Opening an object that is already loaded loads nothing, so no window
+	 * is needed. The extra reference keeps another thread from unloading it
+	 * in between.
+	 */
+	loaded = blas_dlopen_real()(file, RTLD_LAZY | RTLD_NOLOAD);
+	if (loaded != NULL) {
+		handle = blas_dlopen_real()(file, flags);
+		saved_errno = errno;
+		blas_dlclose_real()(loaded);
+		errno = saved_errno;
+		return handle;
 	}
 	blas_dlopen_depth++;
 	blas_exports_open_window();
@@ -195,7 +192,7 @@ dlclose(void *handle)
 	int saved_errno = errno;
 
 	if (blas_dlopen_depth == 0) {
-		blas_exports_after_unload();
+		blas_exports_refresh();
 	}
 	errno = saved_errno;
 	return result;

@@ -158,6 +158,7 @@ blas_exports_scan(bool unloaded)
 			blas_symbol_forget(*symbol);
 		}
 		blas_threads_forget();
+		blas_bindings_prune();
 	}
 	dl_iterate_phdr(blas_exports_scan_object, NULL);
 }
@@ -221,26 +222,31 @@ static void
 blas_exports_fork_prepare(void)
 {
 	pthread_mutex_lock(&blas_exports_lock);
+	blas_bindings_fork_prepare();
 }
 
 static void
 blas_exports_fork_parent(void)
 {
+	blas_bindings_fork_parent();
 	pthread_mutex_unlock(&blas_exports_lock);
 }
 
 /*
  * The child has only the forking thread, so no other dlopen is in progress:
  * the windows that other threads had open are closed and the names hidden.
+ * The names follow the last scan: glibc does not reset the loader's list
+ * lock in the child, so dl_iterate_phdr could wait forever for a thread
+ * that held it at the fork. The next dlopen or dlclose scans again.
  */
 static void
 blas_exports_fork_child(void)
 {
 	blas_exports_windows = 0;
-	blas_exports_scan_if_changed();
 	if (blas_exports_ready) {
 		blas_exports_apply(false);
 	}
+	blas_bindings_fork_child();
 	pthread_mutex_unlock(&blas_exports_lock);
 }
 
@@ -290,7 +296,7 @@ blas_exports_close_window(void)
 }
 
 void
-blas_exports_after_unload(void)
+blas_exports_refresh(void)
 {
 	pthread_mutex_lock(&blas_exports_lock);
 	blas_exports_scan_if_changed();

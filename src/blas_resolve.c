@@ -171,16 +171,28 @@ blas_resolve(const char *name)
 	return NULL;
 }
 
-/* dl_iterate_phdr callback: the address range of the object that contains range[0]. */
-static int
-blas_resolve_measure(struct dl_phdr_info *info, size_t size, void *data)
+/* FNV-1a over a file name, to distinguish objects loaded one after another at one address. */
+uint64_t
+blas_object_name_hash(const char *name)
 {
-	uintptr_t *range = data;
+	uint64_t hash = 14695981039346656037ULL;
+
+	for (; name != NULL && *name != '\0'; name++) {
+		hash = (hash ^ (unsigned char)*name) * 1099511628211ULL;
+	}
+	return hash;
+}
+
+/* dl_iterate_phdr callback: describes the object that contains out->low. */
+static int
+blas_object_describe(struct dl_phdr_info *info, size_t size, void *data)
+{
+	blas_object_t *out = data;
 	uintptr_t low = UINTPTR_MAX, high = 0;
 	ElfW(Half) i;
 
 	(void)size;
-	if (!elf_object_contains(info, range[0])) {
+	if (!elf_object_contains(info, out->low)) {
 		return 0;
 	}
 	for (i = 0; i < info->dlpi_phnum; i++) {
@@ -192,27 +204,29 @@ blas_resolve_measure(struct dl_phdr_info *info, size_t size, void *data)
 			high = start + segment->p_memsz > high ? start + segment->p_memsz : high;
 		}
 	}
-	range[0] = low;
-	range[1] = high;
+	out->base = info->dlpi_addr;
+	out->name_hash = blas_object_name_hash(info->dlpi_name);
+	out->low = low;
+	out->high = high;
 	return 1;
 }
 
-/*
- * Finds what the object containing caller would bind name to without the
- * shim: the global scope after the shim, then the object's own dependencies.
- * Stores the object's address range in range[0..1]; NULL when neither has it.
- */
-static void *
-blas_resolve_for_caller(const char *name, uintptr_t caller, uintptr_t range[2])
+bool
+blas_object_find(uintptr_t address, blas_object_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->low = address;
+	return dl_iterate_phdr(blas_object_describe, out) != 0;
+}
+
+void *
+blas_resolve_for_caller(const char *name, uintptr_t caller)
 {
 	struct link_map *map = NULL;
 	Dl_info where;
 	void *address, *handle;
 
-	range[0] = caller;
-	range[1] = 0;
-	if (dladdr1((void *)caller, &where, (void **)&map, RTLD_DL_LINKMAP) == 0 || map == NULL
-	    || dl_iterate_phdr(blas_resolve_measure, range) == 0) {
+	if (dladdr1((void *)caller, &where, (void **)&map, RTLD_DL_LINKMAP) == 0 || map == NULL) {
 		return NULL;
 	}
 	address = blas_resolve_outside(dlsym(RTLD_NEXT, name));
@@ -227,65 +241,5 @@ blas_resolve_for_caller(const char *name, uintptr_t caller, uintptr_t range[2])
 	}
 	address = blas_resolve_outside(dlsym(handle, name));
 	dlclose(handle);
-	return address;
-}
-
-/* Stores a resolution unless another writer is active; the seqlock's write side. */
-static void
-blas_symbol_store(blas_symbol_t *symbol, uintptr_t low, uintptr_t high, void *address)
-{
-	unsigned sequence = atomic_load_explicit(&symbol->sequence, memory_order_relaxed);
-
-	/* An odd value means another writer; the next call resolves again instead of waiting. */
-	if ((sequence & 1) != 0 || !atomic_compare_exchange_strong(&symbol->sequence, &sequence,
-	    sequence + 1)) {
-		return;
-	}
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&symbol->caller_low, low, memory_order_relaxed);
-	atomic_store_explicit(&symbol->caller_high, high, memory_order_relaxed);
-	atomic_store_explicit(&symbol->address, address, memory_order_relaxed);
-	atomic_store_explicit(&symbol->sequence, sequence + 2, memory_order_release);
-}
-
-void
-blas_symbol_forget(blas_symbol_t *symbol)
-{
-	blas_symbol_store(symbol, 0, 0, NULL);
-}
-
-void *
-blas_symbol_resolve(blas_symbol_t *symbol, uintptr_t caller)
-{
-	uintptr_t range[2] = { 0, UINTPTR_MAX };
-	void *address = NULL;
-	bool first = atomic_load(&symbol->address) == NULL;
-	bool expected = false;
-	Dl_info where;
-
-	if (caller != BLAS_CALLER_ANY) {
-		address = blas_resolve_for_caller(symbol->name, caller, range);
-	}
-	if (address == NULL) {
-		/* For example a pointer from dlsym(RTLD_DEFAULT): any loaded definition is the best guess. */
-		address = blas_resolve(symbol->name);
-		range[0] = caller;
-		range[1] = caller + 1;
-	}
-	if (address == NULL) {
-		if (!symbol->optional
-		    && atomic_compare_exchange_strong(&symbol->reported, &expected, true)) {
-			log_message(LOG_LEVEL_ERROR, "no loaded library defines %s: calls to it "
-			    "return without computing (LAPACK routines set info to %d)",
-			    symbol->name, BLAS_INFO_UNRESOLVED);
-		}
-		return NULL;
-	}
-	blas_symbol_store(symbol, range[0], range[1], address);
-	if (first && log_enabled(LOG_LEVEL_DEBUG)) {
-		log_message(LOG_LEVEL_DEBUG, "BLAS: %s resolved in %s", symbol->name,
-		    dladdr(address, &where) != 0 && where.dli_fname != NULL ? where.dli_fname
-		    : "(unknown object)");
-	}
 	return address;
 }

@@ -215,6 +215,25 @@ START_TEST(caller_reaches_its_own_blas)
 }
 END_TEST
 
+/* A BLAS loaded later with RTLD_GLOBAL does not take over a caller that is already bound. */
+START_TEST(bound_caller_keeps_its_blas)
+{
+	char other[512], target[512], later[600], unload[600];
+	char *env[] = { later, unload, NULL };
+	run_result_t result;
+
+	snprintf(later, sizeof(later), "BLAS_HOST_LATER_GLOBAL=%s",
+	    test_prog_path("libsxotherblas.so", other, sizeof(other)));
+	snprintf(unload, sizeof(unload), "BLAS_HOST_UNLOAD=%s",
+	    test_prog_path("runpath/libsxrunpathtarget.so", target, sizeof(target)));
+	run_blas_host(env, true, NULL, &result);
+	ck_assert_msg(result.exit_code == 0, "blas_host: %s%s", result.out, result.err);
+	assert_line(result.out, "after a global BLAS and an unload:\n");
+	ck_assert_ptr_null(strstr(result.out, "FAIL"));
+	test_run_free(&result);
+}
+END_TEST
+
 /* A child forked while another thread is inside dlopen starts with the names hidden. */
 START_TEST(fork_during_dlopen_hides_names)
 {
@@ -334,6 +353,7 @@ blas_suite(void)
 	tcase_add_test(forwarding, blas_reloaded_elsewhere_is_followed);
 	tcase_add_test(forwarding, dlopen_keeps_caller_runpath);
 	tcase_add_test(forwarding, caller_reaches_its_own_blas);
+	tcase_add_test(forwarding, bound_caller_keeps_its_blas);
 	tcase_add_test(forwarding, fork_during_dlopen_hides_names);
 	tcase_add_test(forwarding, two_shim_copies_reach_blas);
 	tcase_add_test(numpy, numpy_blas_seen_and_identical);

@@ -15,7 +15,7 @@ read_source_file(const char *relative)
 	char path[1024];
 	char *text;
 
-	snprintf(path, sizeof(path), "%s/../%s", test_getenv("SAFEEXEC_TEST_SOURCE"), relative);
+	snprintf(path, sizeof(path), "%s/../%s", test_getenv("SAFEEXEC_TEST_SOURCE_DIR"), relative);
 	text = test_read_file(path);
 	ck_assert_msg(text != NULL, "cannot read %s", path);
 	return text;
@@ -52,9 +52,9 @@ START_TEST(python_example_runs)
 	run_result_t result;
 
 	snprintf(script, sizeof(script), "%s/../examples/batch_example.py",
-	    test_getenv("SAFEEXEC_TEST_SOURCE"));
+	    test_getenv("SAFEEXEC_TEST_SOURCE_DIR"));
 	snprintf(pythonpath, sizeof(pythonpath), "PYTHONPATH=%s/../python",
-	    test_getenv("SAFEEXEC_TEST_SOURCE"));
+	    test_getenv("SAFEEXEC_TEST_SOURCE_DIR"));
 	ck_assert_int_eq(test_run(argv, env, false, 180, &result), 0);
 	ck_assert_msg(result.exit_code == 0, "%s%s", result.out, result.err);
 	ck_assert_ptr_nonnull(strstr(result.out, "results: 200 "));

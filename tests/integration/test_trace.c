@@ -24,7 +24,7 @@ python_path_entry(void)
 	static char entry[1024];
 
 	snprintf(entry, sizeof(entry), "PYTHONPATH=%s/../python",
-	    test_getenv("SAFEEXEC_TEST_SOURCE"));
+	    test_getenv("SAFEEXEC_TEST_SOURCE_DIR"));
 	return entry;
 }
 

@@ -37,7 +37,7 @@ test_prog_path(const char *name, char *buffer, size_t size)
 const char *
 test_source_path(const char *relative, char *buffer, size_t size)
 {
-	snprintf(buffer, size, "%s/%s", test_getenv("SAFEEXEC_TEST_SOURCE"), relative);
+	snprintf(buffer, size, "%s/%s", test_getenv("SAFEEXEC_TEST_SOURCE_DIR"), relative);
 	return buffer;
 }
 

@@ -1,0 +1,128 @@
+/*
+ * Bindings of (calling object, routine) to a real address; see blas.h. The
+ * dynamic loader binds an object's reference once, so a BLAS loaded later
+ * with RTLD_GLOBAL does not take over callers that are already bound. The
+ * wrappers keep that rule with this table, which only the slow path reads.
+ */
+#include <link.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "blas.h"
+
+/* Most bindings kept; past this, calls still resolve but are not bound. */
+#define BLAS_BINDINGS_MAX 512
+
+typedef struct {
+	blas_object_t caller;
+	const blas_symbol_t *symbol;
+	void *address;
+	blas_object_t target;          /* the object that defines address */
+	bool caller_loaded;            /* scratch for blas_bindings_prune */
+	bool target_loaded;
+} blas_binding_t;
+
+/* Guards the table; never held across a call into the dynamic loader except in prune. */
+static pthread_mutex_t blas_bindings_lock = PTHREAD_MUTEX_INITIALIZER;
+static blas_binding_t blas_bindings[BLAS_BINDINGS_MAX];
+static size_t blas_binding_count;
+
+static bool
+blas_object_same(const blas_object_t *a, const blas_object_t *b)
+{
+	return a->base == b->base && a->name_hash == b->name_hash;
+}
+
+void *
+blas_binding_find(const blas_object_t *caller, const blas_symbol_t *symbol)
+{
+	void *address = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&blas_bindings_lock);
+	for (i = 0; i < blas_binding_count && address == NULL; i++) {
+		if (blas_bindings[i].symbol == symbol && blas_object_same(&blas_bindings[i].caller,
+		    caller)) {
+			address = blas_bindings[i].address;
+		}
+	}
+	pthread_mutex_unlock(&blas_bindings_lock);
+	return address;
+}
+
+void
+blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol, void *address)
+{
+	blas_binding_t binding;
+
+	memset(&binding, 0, sizeof(binding));
+	binding.caller = *caller;
+	binding.symbol = symbol;
+	binding.address = address;
+	if (!blas_object_find((uintptr_t)address, &binding.target)) {
+		return;
+	}
+	pthread_mutex_lock(&blas_bindings_lock);
+	/* Two threads may race to bind the same pair; either result is a valid definition. */
+	if (blas_binding_count < BLAS_BINDINGS_MAX) {
+		blas_bindings[blas_binding_count++] = binding;
+	}
+	pthread_mutex_unlock(&blas_bindings_lock);
+}
+
+/* dl_iterate_phdr callback: marks the bindings whose objects are still loaded. */
+static int
+blas_bindings_mark(struct dl_phdr_info *info, size_t size, void *data)
+{
+	blas_object_t object;
+	size_t i;
+
+	(void)size;
+	(void)data;
+	memset(&object, 0, sizeof(object));
+	object.base = info->dlpi_addr;
+	object.name_hash = blas_object_name_hash(info->dlpi_name);
+	for (i = 0; i < blas_binding_count; i++) {
+		blas_bindings[i].caller_loaded |= blas_object_same(&blas_bindings[i].caller, &object);
+		blas_bindings[i].target_loaded |= blas_object_same(&blas_bindings[i].target, &object);
+	}
+	return 0;
+}
+
+void
+blas_bindings_prune(void)
+{
+	size_t i, survivors = 0;
+
+	pthread_mutex_lock(&blas_bindings_lock);
+	for (i = 0; i < blas_binding_count; i++) {
+		blas_bindings[i].caller_loaded = false;
+		blas_bindings[i].target_loaded = false;
+	}
+	dl_iterate_phdr(blas_bindings_mark, NULL);
+	for (i = 0; i < blas_binding_count; i++) {
+		if (blas_bindings[i].caller_loaded && blas_bindings[i].target_loaded) {
+			blas_bindings[survivors++] = blas_bindings[i];
+		}
+	}
+	blas_binding_count = survivors;
+	pthread_mutex_unlock(&blas_bindings_lock);
+}
+
+void
+blas_bindings_fork_prepare(void)
+{
+	pthread_mutex_lock(&blas_bindings_lock);
+}
+
+void
+blas_bindings_fork_parent(void)
+{
+	pthread_mutex_unlock(&blas_bindings_lock);
+}
+
+void
+blas_bindings_fork_child(void)
+{
+	pthread_mutex_unlock(&blas_bindings_lock);
+}
