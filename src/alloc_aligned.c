@@ -23,12 +23,28 @@ alloc_page_size(void)
 	return page_bytes;
 }
 
+/*
+ * The bytes the governor is asked about: jemalloc maps size plus the
+ * alignment for an over-aligned block and keeps that address space, so an
+ * alignment of 2^36 would reserve 64 GiB for a 64-byte block.
+ */
+static size_t
+alloc_aligned_cost(size_t size, size_t alignment)
+{
+	size_t total;
+
+	if (alignment <= alloc_page_size()) {
+		return size;
+	}
+	return __builtin_add_overflow(size, alignment, &total) ? SIZE_MAX : total;
+}
+
 static SX_NOINLINE int
 alloc_posix_memalign_slow(void **memptr, size_t alignment, size_t size)
 {
 	int saved_errno = errno;
 
-	if (!alloc_admit(size, ALLOC_KIND_ALIGNED)) {
+	if (!alloc_admit(alloc_aligned_cost(size, alignment), ALLOC_KIND_ALIGNED)) {
 		errno = saved_errno;
 		return ENOMEM;
 	}
@@ -38,7 +54,7 @@ alloc_posix_memalign_slow(void **memptr, size_t alignment, size_t size)
 SX_EXPORT int
 posix_memalign(void **memptr, size_t alignment, size_t size)
 {
-	if (SX_LIKELY(size < alloc_large_threshold)) {
+	if (SX_LIKELY(size < alloc_large_threshold && alignment < alloc_large_threshold)) {
 		return sej_posix_memalign(memptr, alignment, size);
 	}
 	/* An invalid alignment is EINVAL before any question of memory. */
@@ -67,8 +83,8 @@ memalign(size_t alignment, size_t size)
 		rounded <<= 1;
 	}
 
-	if (SX_UNLIKELY(size >= alloc_large_threshold)
-	    && !alloc_admit(size, ALLOC_KIND_ALIGNED)) {
+	if (SX_UNLIKELY(alloc_aligned_cost(size, rounded) >= alloc_large_threshold)
+	    && !alloc_admit(alloc_aligned_cost(size, rounded), ALLOC_KIND_ALIGNED)) {
 		return NULL;
 	}
 	ptr = sej_memalign(rounded, size);

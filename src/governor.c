@@ -240,9 +240,10 @@ governor_decide(size_t bytes, alloc_kind_t kind)
 	retry = governor_is_quick_retry(bytes);
 	if (retry && governor_retry_count >= GOVERNOR_RETRY_ADMIT_AFTER) {
 		log_limited(&governor_retry_limiter, 10000, LOG_LEVEL_ERROR,
-		    "admitting %s of %zu bytes over the memory limit: the caller retried it "
-		    "%u times without pause after ENOMEM and would loop forever",
-		    alloc_kind_name(kind), bytes, governor_retry_count);
+		    "admitting %s of %zu bytes over the memory limit: the same size was "
+		    "requested again within %d ms of each of %u refusals, as a caller that "
+		    "retries without pause does (OpenBLAS's buffer allocator loops forever)",
+		    alloc_kind_name(kind), bytes, GOVERNOR_RETRY_WINDOW_MS, governor_retry_count);
 		atomic_fetch_add(&governor_counts.forced_admissions, 1);
 		governor_retry_count = 0;
 		return true;

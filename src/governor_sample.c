@@ -180,6 +180,16 @@ governor_fits(size_t bytes, bool force)
 	governor_sample_t sample;
 
 	governor_get_sample(force, &sample);
+	/*
+	 * A fresh sample already shows every block allocated before its read.
+	 * Grants that other threads made during the read are left to the next
+	 * request: they are mostly blocks freed again at once (frees are not
+	 * counted), and counting them made threads that recycle large blocks
+	 * purge and stall far from any limit.
+	 */
+	if (force) {
+		return sample.headroom_bytes == UINT64_MAX || bytes <= sample.headroom_bytes;
+	}
 	return bytes <= governor_headroom(&sample);
 }
 

@@ -31,7 +31,10 @@ SX_HIDDEN void governor_get_sample(bool force, governor_sample_t *out);
 /* Headroom left for new requests: the sample's, less what was granted since. */
 SX_HIDDEN uint64_t governor_headroom(const governor_sample_t *sample);
 
-/* True when bytes fit the headroom of a current (or, if force, fresh) sample. */
+/*
+ * True when bytes fit the headroom of a current sample less the grants since,
+ * or, if force, the headroom of a fresh sample alone.
+ */
 SX_HIDDEN bool governor_fits(size_t bytes, bool force);
 
 /* True when the request could fit if everything else the process uses went away. */

@@ -122,9 +122,23 @@ options_type_form(option_type_t type)
 		return "a duration such as 250ms, 2s or 5min";
 	case OPTION_TYPE_NUMBER:
 	case OPTION_TYPE_COUNT:
-		return "a number in the range shown by 'safeexec config'";
+		return NULL;
 	}
 	return "a valid value";
+}
+
+/* Writes the accepted form of entry's values, with the range of numbers, into buffer. */
+static const char *
+options_describe_form(const option_entry_t *entry, char *buffer, size_t size)
+{
+	const char *form = options_type_form(entry->type);
+
+	if (form != NULL) {
+		return form;
+	}
+	snprintf(buffer, size, "a%s number from %g to %g",
+	    entry->type == OPTION_TYPE_COUNT ? " whole" : "", entry->min, entry->max);
+	return buffer;
 }
 
 static bool
@@ -199,12 +213,15 @@ options_set(const char *key, const char *value, option_source_t source,
 	}
 	index = (size_t)(entry - option_entries);
 	if (!options_apply(entry, value)) {
-		char env_name[64];
+		char env_name[64], form[96];
 
 		options_env_name(entry->key, env_name, sizeof(env_name));
-		log_message(LOG_LEVEL_WARN, "invalid value '%.200s' for %s (%s) in "
-		    "%s: expected %s; keeping %s", value, entry->key, env_name, origin,
-		    options_type_form(entry->type),
+		/* The environment variable is named once: it is both the option's name and the origin. */
+		log_message(LOG_LEVEL_WARN, "invalid value '%.200s' for %s (%s)%s%s: expected %s; "
+		    "keeping %s", value, entry->key, env_name,
+		    strcmp(origin, env_name) == 0 ? "" : " in ",
+		    strcmp(origin, env_name) == 0 ? "" : origin,
+		    options_describe_form(entry, form, sizeof(form)),
 		    option_states[index].source == OPTION_SOURCE_DEFAULT
 		    ? "the default" : "the earlier value");
 		return false;

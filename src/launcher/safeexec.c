@@ -240,7 +240,8 @@ main(int argc, char **argv)
 	subcommand = strcmp(argv[optind - 1], "--") != 0 && (strcmp(argv[optind], "config") == 0
 	    || strcmp(argv[optind], "status") == 0);
 	if (!launcher_load_options(settings, setting_count, !subcommand)) {
-		fprintf(stderr, "safeexec: invalid option value (see the message above)\n");
+		fprintf(stderr, "safeexec: a command-line option has an invalid value (see the "
+		    "message above); nothing was run\n");
 		return 2;
 	}
 

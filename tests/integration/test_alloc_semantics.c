@@ -43,6 +43,8 @@ START_TEST(calloc_overflow_enomem) { expect_case_ok("calloc_overflow"); }
 END_TEST
 START_TEST(alignment_rules) { expect_case_ok("alignment"); }
 END_TEST
+START_TEST(huge_alignment_enomem) { expect_case_ok("huge_alignment"); }
+END_TEST
 START_TEST(free_preserves_errno) { expect_case_ok("errno_free"); }
 END_TEST
 START_TEST(calloc_is_lazy) { expect_case_ok("calloc_lazy"); }
@@ -115,6 +117,7 @@ semantics_suite(void)
 	tcase_add_test(parity, realloc_zero_frees);
 	tcase_add_test(parity, calloc_overflow_enomem);
 	tcase_add_test(parity, alignment_rules);
+	tcase_add_test(parity, huge_alignment_enomem);
 	tcase_add_test(parity, free_preserves_errno);
 	tcase_add_test(parity, calloc_is_lazy);
 	tcase_add_test(parity, realloc_keeps_content);

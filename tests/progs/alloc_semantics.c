@@ -129,6 +129,23 @@ case_alignment(void)
 	EXPECT(malloc_usable_size(NULL) == 0);
 }
 
+/* An alignment of 1 TiB needs that much address space: glibc and the shim give ENOMEM. */
+static void
+case_huge_alignment(void)
+{
+	void *p = (void *)0x1234, *q;
+
+	errno = 0;
+	q = aligned_alloc((size_t)1 << 40, 64);
+	EXPECT(q == NULL);
+	EXPECT(errno == ENOMEM);
+	EXPECT(posix_memalign(&p, (size_t)1 << 40, 64) == ENOMEM);
+	EXPECT(p == (void *)0x1234);
+	q = malloc(64);
+	EXPECT(q != NULL);
+	free(q);
+}
+
 static void
 case_errno_free(void)
 {
@@ -218,6 +235,7 @@ main(int argc, char **argv)
 		{ "realloc_zero", case_realloc_zero },
 		{ "calloc_overflow", case_calloc_overflow },
 		{ "alignment", case_alignment },
+		{ "huge_alignment", case_huge_alignment },
 		{ "errno_free", case_errno_free },
 		{ "calloc_lazy", case_calloc_lazy },
 		{ "realloc_content", case_realloc_content },
