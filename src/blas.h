@@ -34,7 +34,7 @@
 #define BLAS_INFO_UNRESOLVED (-1000)
 
 /* Calling objects whose resolution a symbol keeps in its lock-free cache. */
-#define BLAS_CACHE_ENTRIES 4
+#define BLAS_CACHE_ENTRIES 8
 
 /* One cached resolution: callers in [caller_low, caller_high) use address. */
 typedef struct {
@@ -51,8 +51,7 @@ typedef struct {
 typedef struct {
 	const char *name;
 	_Atomic unsigned sequence;
-	_Atomic unsigned next_entry;   /* the entry the next resolution replaces */
-	blas_cache_entry_t entries[BLAS_CACHE_ENTRIES];
+	blas_cache_entry_t entries[BLAS_CACHE_ENTRIES];  /* indexed by a hash of the caller */
 	_Atomic bool logged;           /* the first resolution was logged */
 	_Atomic bool reported;         /* the "not found" error was logged */
 	bool optional;                 /* absence is normal: log nothing */
@@ -61,8 +60,20 @@ typedef struct {
 	bool defined_elsewhere;        /* a loaded object defines name */
 } blas_symbol_t;
 
-#define BLAS_SYMBOL_INIT(NAME) { (NAME), 0, 0, { { 0, 0, NULL } }, false, false, false, NULL, false }
-#define BLAS_SYMBOL_OPTIONAL(NAME) { (NAME), 0, 0, { { 0, 0, NULL } }, false, false, true, NULL, false }
+#define BLAS_SYMBOL_INIT(NAME) { (NAME), 0, { { 0, 0, NULL } }, false, false, false, NULL, false }
+#define BLAS_SYMBOL_OPTIONAL(NAME) { (NAME), 0, { { 0, 0, NULL } }, false, false, true, NULL, false }
+
+/*
+ * Counts unloads that dropped the caches. A resolution that started before
+ * one may name an unloaded library, so it is neither cached nor bound.
+ */
+SX_HIDDEN extern _Atomic unsigned long blas_unload_generation;
+
+/* Set in a forked child, where a cache writer interrupted by the fork never finishes. */
+SX_HIDDEN extern _Atomic bool blas_in_forked_child;
+
+/* Makes every symbol's seqlock usable again in a forked child. */
+SX_HIDDEN void blas_symbols_reset_after_fork(void);
 
 /* Caller value for lookups made by the shim itself: any definition will do. */
 #define BLAS_CALLER_ANY ((uintptr_t)0)
@@ -78,7 +89,11 @@ typedef struct {
 /* Hash of a loaded object's file name, as dl_iterate_phdr gives it. */
 SX_HIDDEN uint64_t blas_object_name_hash(const char *name);
 
-/* Finds the loaded object that contains address. Returns false when none does. */
+/*
+ * Finds the loaded object that contains address with _dl_find_object, which
+ * takes no lock (a forked child may find dl_iterate_phdr's lock held by a
+ * thread that no longer exists). Returns false when no object contains it.
+ */
 SX_HIDDEN bool blas_object_find(uintptr_t address, blas_object_t *out);
 
 /*
@@ -87,8 +102,12 @@ SX_HIDDEN bool blas_object_find(uintptr_t address, blas_object_t *out);
  * over a caller that is already bound. Only an unload drops them.
  */
 SX_HIDDEN void *blas_binding_find(const blas_object_t *caller, const blas_symbol_t *symbol);
-SX_HIDDEN void blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol,
-    void *address);
+/*
+ * Adds a binding; false when the table is full or an unload came after
+ * generation was read.
+ */
+SX_HIDDEN bool blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol,
+    void *address, unsigned long generation);
 /* Drops the bindings whose calling or defining object is no longer loaded. */
 SX_HIDDEN void blas_bindings_prune(void);
 SX_HIDDEN void blas_bindings_fork_prepare(void);
@@ -122,9 +141,10 @@ SX_HIDDEN void *blas_resolve(const char *name);
 /*
  * Finds what the object containing caller would bind name to without the
  * shim: the global scope after the shim, then that object's own
- * dependencies. NULL when neither defines it.
+ * dependencies. NULL when neither defines it. *from_global is set when the
+ * definition came from the global scope.
  */
-SX_HIDDEN void *blas_resolve_for_caller(const char *name, uintptr_t caller);
+SX_HIDDEN void *blas_resolve_for_caller(const char *name, uintptr_t caller, bool *from_global);
 
 /*
  * Slow path of blas_symbol_get: the caller's binding if it has one, else

@@ -6,12 +6,13 @@
  */
 #include <link.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "blas.h"
 
 /* Most bindings kept; past this, calls still resolve but are not bound. */
-#define BLAS_BINDINGS_MAX 512
+#define BLAS_BINDINGS_MAX 2048
 
 typedef struct {
 	blas_object_t caller;
@@ -50,24 +51,33 @@ blas_binding_find(const blas_object_t *caller, const blas_symbol_t *symbol)
 	return address;
 }
 
-void
-blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol, void *address)
+bool
+blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol, void *address,
+    unsigned long generation)
 {
 	blas_binding_t binding;
+	bool added = false;
 
 	memset(&binding, 0, sizeof(binding));
 	binding.caller = *caller;
 	binding.symbol = symbol;
 	binding.address = address;
 	if (!blas_object_find((uintptr_t)address, &binding.target)) {
-		return;
+		return false;
 	}
 	pthread_mutex_lock(&blas_bindings_lock);
-	/* Two threads may race to bind the same pair; either result is a valid definition. */
-	if (blas_binding_count < BLAS_BINDINGS_MAX) {
+	/*
+	 * blas_bindings_prune runs after the generation moves and under this
+	 * lock, so a binding made before an unload is either pruned or not added.
+	 * Two threads may race to bind one pair; either result is a valid one.
+	 */
+	if (blas_binding_count < BLAS_BINDINGS_MAX
+	    && atomic_load(&blas_unload_generation) == generation) {
 		blas_bindings[blas_binding_count++] = binding;
+		added = true;
 	}
 	pthread_mutex_unlock(&blas_bindings_lock);
+	return added;
 }
 
 /* dl_iterate_phdr callback: marks the bindings whose objects are still loaded. */

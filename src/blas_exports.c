@@ -153,6 +153,8 @@ static void
 blas_exports_scan(bool unloaded)
 {
 	if (unloaded) {
+		/* First, so that resolutions still in flight neither cache nor bind their result. */
+		atomic_fetch_add(&blas_unload_generation, 1);
 		BLAS_EXPORTS_FOREACH(symbol) {
 			(*symbol)->defined_elsewhere = false;
 			blas_symbol_forget(*symbol);
@@ -246,6 +248,7 @@ blas_exports_fork_child(void)
 	if (blas_exports_ready) {
 		blas_exports_apply(false);
 	}
+	blas_symbols_reset_after_fork();
 	blas_bindings_fork_child();
 	pthread_mutex_unlock(&blas_exports_lock);
 }

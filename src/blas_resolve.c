@@ -183,54 +183,37 @@ blas_object_name_hash(const char *name)
 	return hash;
 }
 
-/* dl_iterate_phdr callback: describes the object that contains out->low. */
-static int
-blas_object_describe(struct dl_phdr_info *info, size_t size, void *data)
-{
-	blas_object_t *out = data;
-	uintptr_t low = UINTPTR_MAX, high = 0;
-	ElfW(Half) i;
-
-	(void)size;
-	if (!elf_object_contains(info, out->low)) {
-		return 0;
-	}
-	for (i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
-		uintptr_t start = info->dlpi_addr + segment->p_vaddr;
-
-		if (segment->p_type == PT_LOAD) {
-			low = start < low ? start : low;
-			high = start + segment->p_memsz > high ? start + segment->p_memsz : high;
-		}
-	}
-	out->base = info->dlpi_addr;
-	out->name_hash = blas_object_name_hash(info->dlpi_name);
-	out->low = low;
-	out->high = high;
-	return 1;
-}
-
 bool
 blas_object_find(uintptr_t address, blas_object_t *out)
 {
+	struct dl_find_object found;
+
 	memset(out, 0, sizeof(*out));
-	out->low = address;
-	return dl_iterate_phdr(blas_object_describe, out) != 0;
+	if (_dl_find_object((void *)address, &found) != 0 || found.dlfo_link_map == NULL) {
+		return false;
+	}
+	out->base = found.dlfo_link_map->l_addr;
+	out->name_hash = blas_object_name_hash(found.dlfo_link_map->l_name);
+	out->low = (uintptr_t)found.dlfo_map_start;
+	out->high = (uintptr_t)found.dlfo_map_end;
+	return true;
 }
 
 void *
-blas_resolve_for_caller(const char *name, uintptr_t caller)
+blas_resolve_for_caller(const char *name, uintptr_t caller, bool *from_global)
 {
-	struct link_map *map = NULL;
-	Dl_info where;
+	struct dl_find_object found;
+	struct link_map *map;
 	void *address, *handle;
 
-	if (dladdr1((void *)caller, &where, (void **)&map, RTLD_DL_LINKMAP) == 0 || map == NULL) {
+	*from_global = false;
+	if (_dl_find_object((void *)caller, &found) != 0 || found.dlfo_link_map == NULL) {
 		return NULL;
 	}
+	map = found.dlfo_link_map;
 	address = blas_resolve_outside(dlsym(RTLD_NEXT, name));
 	if (address != NULL) {
+		*from_global = true;
 		return address;
 	}
 	handle = dlopen(map->l_name != NULL && map->l_name[0] != '\0' ? map->l_name : NULL,

@@ -8,76 +8,142 @@
 #include "blas.h"
 #include "log.h"
 
-/* Yields before blas_symbol_forget assumes that the writer of an odd sequence is gone. */
-#define BLAS_FORGET_SPINS_MAX 1000
+_Atomic unsigned long blas_unload_generation;
+_Atomic bool blas_in_forked_child;
+
+extern blas_symbol_t *const __start_safeexec_blas_exports[] SX_HIDDEN;
+extern blas_symbol_t *const __stop_safeexec_blas_exports[] SX_HIDDEN;
+
+/* Resolutions retried when an unload lands in the middle of one. */
+#define BLAS_RESOLVE_ATTEMPTS 3
+
+/* The cache entry of the callers in [low, high): a hash of the range's first page. */
+static size_t
+blas_symbol_slot(uintptr_t low)
+{
+	return (size_t)(((uint64_t)(low >> 12) * 0x9e3779b97f4a7c15ULL) >> 61) % BLAS_CACHE_ENTRIES;
+}
 
 /*
- * Fills one entry, replacing them in turn. Another writer in progress (an
- * odd sequence) means the call goes on uncached rather than waiting, which
- * also covers a child forked in the middle of a write.
+ * Takes the write side of the seqlock and returns the odd sequence, or
+ * returns 0 without it when another writer is active and waiting is not
+ * wanted. In a forked child, a writer interrupted by the fork never ends,
+ * so a waiting writer takes its place there.
  */
-static void
-blas_symbol_store(blas_symbol_t *symbol, uintptr_t low, uintptr_t high, void *address)
+static unsigned
+blas_symbol_lock(blas_symbol_t *symbol, bool wait)
 {
-	unsigned sequence = atomic_load_explicit(&symbol->sequence, memory_order_relaxed);
-	blas_cache_entry_t *entry;
+	unsigned sequence;
 
-	if ((sequence & 1) != 0 || !atomic_compare_exchange_strong(&symbol->sequence, &sequence,
-	    sequence + 1)) {
-		return;
+	for (;;) {
+		sequence = atomic_load_explicit(&symbol->sequence, memory_order_relaxed);
+		if ((sequence & 1) == 0) {
+			if (atomic_compare_exchange_weak(&symbol->sequence, &sequence, sequence + 1)) {
+				break;
+			}
+			continue;
+		}
+		if (!wait) {
+			return 0;
+		}
+		if (atomic_load(&blas_in_forked_child)) {
+			return sequence;
+		}
+		sched_yield();
 	}
 	atomic_thread_fence(memory_order_release);
-	entry = &symbol->entries[atomic_fetch_add(&symbol->next_entry, 1) % BLAS_CACHE_ENTRIES];
-	atomic_store_explicit(&entry->caller_low, low, memory_order_relaxed);
-	atomic_store_explicit(&entry->caller_high, high, memory_order_relaxed);
-	atomic_store_explicit(&entry->address, address, memory_order_relaxed);
-	atomic_store_explicit(&symbol->sequence, sequence + 2, memory_order_release);
+	return sequence + 1;
+}
+
+static void
+blas_symbol_unlock(blas_symbol_t *symbol, unsigned sequence)
+{
+	atomic_store_explicit(&symbol->sequence, sequence + 1, memory_order_release);
+}
+
+/* Fills the caller's entry unless another writer is active or an unload came since generation. */
+static void
+blas_symbol_store(blas_symbol_t *symbol, uintptr_t low, uintptr_t high, void *address,
+    unsigned long generation)
+{
+	unsigned sequence = blas_symbol_lock(symbol, false);
+	blas_cache_entry_t *entry = &symbol->entries[blas_symbol_slot(low)];
+
+	if (sequence == 0) {
+		return;
+	}
+	/* blas_symbol_forget runs after the generation moves, so it clears anything stored before. */
+	if (atomic_load(&blas_unload_generation) == generation) {
+		atomic_store_explicit(&entry->caller_low, low, memory_order_relaxed);
+		atomic_store_explicit(&entry->caller_high, high, memory_order_relaxed);
+		atomic_store_explicit(&entry->address, address, memory_order_relaxed);
+	}
+	blas_symbol_unlock(symbol, sequence);
 }
 
 void
 blas_symbol_forget(blas_symbol_t *symbol)
 {
-	unsigned sequence, spins = 0;
+	unsigned sequence = blas_symbol_lock(symbol, true);
 	size_t i;
 
-	/* An unload must not leave a stale entry, so this writer waits for another to finish. */
-	for (;;) {
-		sequence = atomic_load_explicit(&symbol->sequence, memory_order_relaxed);
-		if ((sequence & 1) == 0) {
-			if (atomic_compare_exchange_weak(&symbol->sequence, &sequence, sequence + 1)) {
-				sequence++;
-				break;
-			}
-		} else if (++spins > BLAS_FORGET_SPINS_MAX) {
-			/* The writer is gone (a child forked during its write): take its place. */
-			break;
-		} else {
-			sched_yield();
-		}
-	}
-	atomic_thread_fence(memory_order_release);
 	for (i = 0; i < BLAS_CACHE_ENTRIES; i++) {
 		atomic_store_explicit(&symbol->entries[i].address, NULL, memory_order_relaxed);
 	}
-	atomic_store_explicit(&symbol->sequence, sequence + 1, memory_order_release);
+	blas_symbol_unlock(symbol, sequence);
+}
+
+void
+blas_symbols_reset_after_fork(void)
+{
+	blas_symbol_t *const *symbol;
+
+	atomic_store(&blas_in_forked_child, true);
+	for (symbol = __start_safeexec_blas_exports; symbol < __stop_safeexec_blas_exports;
+	    symbol++) {
+		if ((atomic_load(&(*symbol)->sequence) & 1) != 0) {
+			blas_symbol_forget(*symbol);
+		}
+	}
+}
+
+/*
+ * Keeps the library that defines address loaded. The dynamic loader records
+ * such a dependency when it binds a reference to a library outside the
+ * caller's own dependencies; without it, closing a BLAS opened with
+ * RTLD_GLOBAL would unmap it under a caller that is still bound to it.
+ */
+static void
+blas_symbol_pin(void *address)
+{
+	Dl_info where;
+
+	if (dladdr(address, &where) != 0 && where.dli_fname != NULL && where.dli_fname[0] != '\0'
+	    && dlopen(where.dli_fname, RTLD_NOLOAD | RTLD_LAZY) == NULL) {
+		(void)dlerror();
+	}
 }
 
 /* Finds the routine for a caller in object: its binding, else a fresh lookup that is bound. */
 static void *
-blas_symbol_bind(blas_symbol_t *symbol, uintptr_t caller, const blas_object_t *object)
+blas_symbol_bind(blas_symbol_t *symbol, uintptr_t caller, const blas_object_t *object,
+    unsigned long generation)
 {
 	void *address = blas_binding_find(object, symbol);
+	bool outside_scope;
 
 	if (address != NULL) {
 		return address;
 	}
-	address = blas_resolve_for_caller(symbol->name, caller);
+	address = blas_resolve_for_caller(symbol->name, caller, &outside_scope);
 	/* A caller whose scope has no definition: any loaded definition is the best guess. */
 	if (address == NULL) {
 		address = blas_resolve(symbol->name);
+		outside_scope = true;
 	}
-	if (address != NULL) {
-		blas_binding_add(object, symbol, address);
+	if (address != NULL && blas_binding_add(object, symbol, address, generation)
+	    && outside_scope) {
+		blas_symbol_pin(address);
 	}
 	return address;
 }
@@ -105,27 +171,45 @@ blas_symbol_log(blas_symbol_t *symbol, void *address)
 	}
 }
 
+/* One resolution for caller; stores the caller's range in range[0..1]. */
+static void *
+blas_symbol_lookup(blas_symbol_t *symbol, uintptr_t caller, unsigned long generation,
+    uintptr_t range[2])
+{
+	blas_object_t object;
+
+	range[0] = 0;
+	range[1] = UINTPTR_MAX;
+	if (caller != BLAS_CALLER_ANY && blas_object_find(caller, &object)) {
+		range[0] = object.low;
+		range[1] = object.high;
+		return blas_symbol_bind(symbol, caller, &object, generation);
+	}
+	if (caller != BLAS_CALLER_ANY) {
+		range[0] = caller;
+		range[1] = caller + 1;
+	}
+	return blas_resolve(symbol->name);
+}
+
 void *
 blas_symbol_resolve(blas_symbol_t *symbol, uintptr_t caller)
 {
-	blas_object_t object;
-	uintptr_t low = 0, high = UINTPTR_MAX;
-	void *address;
+	uintptr_t range[2];
+	unsigned long generation;
+	void *address = NULL;
+	int attempt;
 
-	if (caller != BLAS_CALLER_ANY && blas_object_find(caller, &object)) {
-		address = blas_symbol_bind(symbol, caller, &object);
-		low = object.low;
-		high = object.high;
-	} else {
-		address = blas_resolve(symbol->name);
-		if (caller != BLAS_CALLER_ANY) {
-			low = caller;
-			high = caller + 1;
+	for (attempt = 0; attempt < BLAS_RESOLVE_ATTEMPTS; attempt++) {
+		generation = atomic_load(&blas_unload_generation);
+		address = blas_symbol_lookup(symbol, caller, generation, range);
+		if (atomic_load(&blas_unload_generation) == generation) {
+			break;
 		}
 	}
 	blas_symbol_log(symbol, address);
 	if (address != NULL) {
-		blas_symbol_store(symbol, low, high, address);
+		blas_symbol_store(symbol, range[0], range[1], address, generation);
 	}
 	return address;
 }
