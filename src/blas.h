@@ -69,11 +69,13 @@ typedef struct {
  */
 SX_HIDDEN extern _Atomic unsigned long blas_unload_generation;
 
-/* Set in a forked child, where a cache writer interrupted by the fork never finishes. */
-SX_HIDDEN extern _Atomic bool blas_in_forked_child;
-
-/* Makes every symbol's seqlock usable again in a forked child. */
+/*
+ * In a forked child, before any other thread exists: makes every seqlock
+ * that a writer held at the fork usable again, emptying its cache.
+ */
+SX_HIDDEN void blas_symbol_reset_after_fork(blas_symbol_t *symbol);
 SX_HIDDEN void blas_symbols_reset_after_fork(void);
+SX_HIDDEN void blas_threads_reset_after_fork(void);
 
 /* Caller value for lookups made by the shim itself: any definition will do. */
 #define BLAS_CALLER_ANY ((uintptr_t)0)
@@ -103,13 +105,19 @@ SX_HIDDEN bool blas_object_find(uintptr_t address, blas_object_t *out);
  */
 SX_HIDDEN void *blas_binding_find(const blas_object_t *caller, const blas_symbol_t *symbol);
 /*
- * Adds a binding; false when the table is full or an unload came after
- * generation was read.
+ * Adds a binding that owns pin (a dlopen reference, or NULL); false when the
+ * table is full or an unload came after generation was read.
  */
 SX_HIDDEN bool blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol,
-    void *address, unsigned long generation);
-/* Drops the bindings whose calling or defining object is no longer loaded. */
+    void *address, void *pin, unsigned long generation);
+/*
+ * Drops the bindings whose calling or defining object is no longer loaded.
+ * Their references (pin, from dlopen) are queued, because prune runs under
+ * locks that a dlclose may need; blas_bindings_release_pins closes them.
+ */
 SX_HIDDEN void blas_bindings_prune(void);
+/* Closes the queued references; call with no lock of the shim held. */
+SX_HIDDEN void blas_bindings_release_pins(void);
 SX_HIDDEN void blas_bindings_fork_prepare(void);
 SX_HIDDEN void blas_bindings_fork_parent(void);
 SX_HIDDEN void blas_bindings_fork_child(void);

@@ -4,6 +4,7 @@
  * with RTLD_GLOBAL does not take over callers that are already bound. The
  * wrappers keep that rule with this table, which only the slow path reads.
  */
+#include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,6 +19,7 @@ typedef struct {
 	blas_object_t caller;
 	const blas_symbol_t *symbol;
 	void *address;
+	void *pin;                     /* a dlopen reference to target, or NULL */
 	blas_object_t target;          /* the object that defines address */
 	bool caller_loaded;            /* scratch for blas_bindings_prune */
 	bool target_loaded;
@@ -27,6 +29,11 @@ typedef struct {
 static pthread_mutex_t blas_bindings_lock = PTHREAD_MUTEX_INITIALIZER;
 static blas_binding_t blas_bindings[BLAS_BINDINGS_MAX];
 static size_t blas_binding_count;
+/* References of pruned bindings, waiting for blas_bindings_release_pins. */
+static void *blas_pins_to_release[BLAS_BINDINGS_MAX];
+static size_t blas_pins_to_release_count;
+/* The thread that is releasing references: a dlclose it makes must not start another release. */
+static SX_TLS bool blas_pins_releasing;
 
 static bool
 blas_object_same(const blas_object_t *a, const blas_object_t *b)
@@ -53,7 +60,7 @@ blas_binding_find(const blas_object_t *caller, const blas_symbol_t *symbol)
 
 bool
 blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol, void *address,
-    unsigned long generation)
+    void *pin, unsigned long generation)
 {
 	blas_binding_t binding;
 	bool added = false;
@@ -62,6 +69,7 @@ blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol, void 
 	binding.caller = *caller;
 	binding.symbol = symbol;
 	binding.address = address;
+	binding.pin = pin;
 	if (!blas_object_find((uintptr_t)address, &binding.target)) {
 		return false;
 	}
@@ -113,10 +121,37 @@ blas_bindings_prune(void)
 	for (i = 0; i < blas_binding_count; i++) {
 		if (blas_bindings[i].caller_loaded && blas_bindings[i].target_loaded) {
 			blas_bindings[survivors++] = blas_bindings[i];
+		} else if (blas_bindings[i].pin != NULL
+		    && blas_pins_to_release_count < BLAS_BINDINGS_MAX) {
+			blas_pins_to_release[blas_pins_to_release_count++] = blas_bindings[i].pin;
 		}
 	}
 	blas_binding_count = survivors;
 	pthread_mutex_unlock(&blas_bindings_lock);
+}
+
+void
+blas_bindings_release_pins(void)
+{
+	if (blas_pins_releasing) {
+		return;
+	}
+	blas_pins_releasing = true;
+	for (;;) {
+		void *pin = NULL;
+
+		pthread_mutex_lock(&blas_bindings_lock);
+		if (blas_pins_to_release_count > 0) {
+			pin = blas_pins_to_release[--blas_pins_to_release_count];
+		}
+		pthread_mutex_unlock(&blas_bindings_lock);
+		if (pin == NULL) {
+			break;
+		}
+		/* The interposed dlclose: an unload it causes is scanned like any other. */
+		dlclose(pin);
+	}
+	blas_pins_releasing = false;
 }
 
 void

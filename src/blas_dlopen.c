@@ -124,6 +124,9 @@ blas_dlopen_bracketed(const char *file, int flags)
 	saved_errno = errno;
 	blas_exports_close_window();
 	blas_dlopen_depth--;
+	if (blas_dlopen_depth == 0) {
+		blas_bindings_release_pins();
+	}
 	errno = saved_errno;
 	return handle;
 }
@@ -193,6 +196,7 @@ dlclose(void *handle)
 
 	if (blas_dlopen_depth == 0) {
 		blas_exports_refresh();
+		blas_bindings_release_pins();
 	}
 	errno = saved_errno;
 	return result;

@@ -9,7 +9,6 @@
 #include "log.h"
 
 _Atomic unsigned long blas_unload_generation;
-_Atomic bool blas_in_forked_child;
 
 extern blas_symbol_t *const __start_safeexec_blas_exports[] SX_HIDDEN;
 extern blas_symbol_t *const __stop_safeexec_blas_exports[] SX_HIDDEN;
@@ -27,8 +26,7 @@ blas_symbol_slot(uintptr_t low)
 /*
  * Takes the write side of the seqlock and returns the odd sequence, or
  * returns 0 without it when another writer is active and waiting is not
- * wanted. In a forked child, a writer interrupted by the fork never ends,
- * so a waiting writer takes its place there.
+ * wanted.
  */
 static unsigned
 blas_symbol_lock(blas_symbol_t *symbol, bool wait)
@@ -45,9 +43,6 @@ blas_symbol_lock(blas_symbol_t *symbol, bool wait)
 		}
 		if (!wait) {
 			return 0;
-		}
-		if (atomic_load(&blas_in_forked_child)) {
-			return sequence;
 		}
 		sched_yield();
 	}
@@ -94,34 +89,53 @@ blas_symbol_forget(blas_symbol_t *symbol)
 }
 
 void
+blas_symbol_reset_after_fork(blas_symbol_t *symbol)
+{
+	unsigned sequence = atomic_load_explicit(&symbol->sequence, memory_order_relaxed);
+	size_t i;
+
+	/* Only the forking thread runs in the child, so a writer interrupted by the fork never ends. */
+	if ((sequence & 1) == 0) {
+		return;
+	}
+	for (i = 0; i < BLAS_CACHE_ENTRIES; i++) {
+		atomic_store_explicit(&symbol->entries[i].address, NULL, memory_order_relaxed);
+	}
+	atomic_store_explicit(&symbol->sequence, sequence + 1, memory_order_release);
+}
+
+void
 blas_symbols_reset_after_fork(void)
 {
 	blas_symbol_t *const *symbol;
 
-	atomic_store(&blas_in_forked_child, true);
 	for (symbol = __start_safeexec_blas_exports; symbol < __stop_safeexec_blas_exports;
 	    symbol++) {
-		if ((atomic_load(&(*symbol)->sequence) & 1) != 0) {
-			blas_symbol_forget(*symbol);
-		}
+		blas_symbol_reset_after_fork(*symbol);
 	}
+	blas_threads_reset_after_fork();
 }
 
 /*
- * Keeps the library that defines address loaded. The dynamic loader records
- * such a dependency when it binds a reference to a library outside the
- * caller's own dependencies; without it, closing a BLAS opened with
- * RTLD_GLOBAL would unmap it under a caller that is still bound to it.
+ * Keeps the library that defines address loaded, and returns the reference
+ * (NULL when none was taken). The dynamic loader records such a dependency
+ * when it binds a reference to a library outside the caller's own
+ * dependencies, and drops it when the caller is unloaded. Without it,
+ * closing a BLAS opened with RTLD_GLOBAL would unmap it under a bound caller.
  */
-static void
+static void *
 blas_symbol_pin(void *address)
 {
 	Dl_info where;
+	void *handle = NULL;
 
-	if (dladdr(address, &where) != 0 && where.dli_fname != NULL && where.dli_fname[0] != '\0'
-	    && dlopen(where.dli_fname, RTLD_NOLOAD | RTLD_LAZY) == NULL) {
-		(void)dlerror();
+	if (dladdr(address, &where) != 0 && where.dli_fname != NULL && where.dli_fname[0] != '\0') {
+		handle = dlopen(where.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
+		if (handle == NULL) {
+			(void)dlerror();
+		}
 	}
+	return handle;
 }
 
 /* Finds the routine for a caller in object: its binding, else a fresh lookup that is bound. */
@@ -130,6 +144,7 @@ blas_symbol_bind(blas_symbol_t *symbol, uintptr_t caller, const blas_object_t *o
     unsigned long generation)
 {
 	void *address = blas_binding_find(object, symbol);
+	void *pin = NULL;
 	bool outside_scope;
 
 	if (address != NULL) {
@@ -141,9 +156,15 @@ blas_symbol_bind(blas_symbol_t *symbol, uintptr_t caller, const blas_object_t *o
 		address = blas_resolve(symbol->name);
 		outside_scope = true;
 	}
-	if (address != NULL && blas_binding_add(object, symbol, address, generation)
-	    && outside_scope) {
-		blas_symbol_pin(address);
+	if (address == NULL) {
+		return NULL;
+	}
+	if (outside_scope) {
+		pin = blas_symbol_pin(address);
+	}
+	/* Not bound (table full, or an unload came meanwhile): the reference is not kept. */
+	if (!blas_binding_add(object, symbol, address, pin, generation) && pin != NULL) {
+		dlclose(pin);
 	}
 	return address;
 }

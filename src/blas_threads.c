@@ -138,3 +138,14 @@ blas_threads_forget(void)
 		blas_symbol_forget(&blas_threads_apis[i].get);
 	}
 }
+
+void
+blas_threads_reset_after_fork(void)
+{
+	size_t i;
+
+	for (i = 0; i < SX_ARRAY_SIZE(blas_threads_apis); i++) {
+		blas_symbol_reset_after_fork(&blas_threads_apis[i].set);
+		blas_symbol_reset_after_fork(&blas_threads_apis[i].get);
+	}
+}

@@ -234,6 +234,23 @@ START_TEST(bound_caller_keeps_its_blas)
 }
 END_TEST
 
+/* A BLAS found in the global scope lives as long as a caller bound to it, and no longer. */
+START_TEST(global_blas_lives_with_its_caller)
+{
+	char program[512], fake[512], caller[512];
+	char *argv[] = { (char *)test_prog_path("blas_global_pin", program, sizeof(program)),
+	    (char *)test_prog_path("libsxfakeblas.so", fake, sizeof(fake)),
+	    (char *)test_prog_path("libsxblascallerglobal.so", caller, sizeof(caller)), NULL };
+	run_result_t result;
+
+	ck_assert_int_eq(test_run(argv, NULL, true, 60, &result), 0);
+	ck_assert_msg(result.exit_code == 0, "blas_global_pin: %s%s", result.out, result.err);
+	assert_line(result.out, "kept while bound: yes\n");
+	assert_line(result.out, "unloaded with the caller: yes\n");
+	test_run_free(&result);
+}
+END_TEST
+
 /* A child forked while another thread is inside dlopen starts with the names hidden. */
 START_TEST(fork_during_dlopen_hides_names)
 {
@@ -354,6 +371,7 @@ blas_suite(void)
 	tcase_add_test(forwarding, dlopen_keeps_caller_runpath);
 	tcase_add_test(forwarding, caller_reaches_its_own_blas);
 	tcase_add_test(forwarding, bound_caller_keeps_its_blas);
+	tcase_add_test(forwarding, global_blas_lives_with_its_caller);
 	tcase_add_test(forwarding, fork_during_dlopen_hides_names);
 	tcase_add_test(forwarding, two_shim_copies_reach_blas);
 	tcase_add_test(numpy, numpy_blas_seen_and_identical);
