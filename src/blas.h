@@ -65,7 +65,7 @@ typedef struct {
 
 /*
  * Counts unloads that dropped the caches. A resolution that started before
- * one may name an unloaded library, so it is neither cached nor bound.
+ * one may name an unloaded library, so it is not cached.
  */
 SX_HIDDEN extern _Atomic unsigned long blas_unload_generation;
 
@@ -106,10 +106,10 @@ SX_HIDDEN bool blas_object_find(uintptr_t address, blas_object_t *out);
 SX_HIDDEN void *blas_binding_find(const blas_object_t *caller, const blas_symbol_t *symbol);
 /*
  * Adds a binding that owns pin (a dlopen reference, or NULL); false when the
- * table is full or an unload came after generation was read.
+ * table is full or the object defining address is no longer loaded.
  */
 SX_HIDDEN bool blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol,
-    void *address, void *pin, unsigned long generation);
+    void *address, void *pin);
 /*
  * Drops the bindings whose calling or defining object is no longer loaded.
  * Their references (pin, from dlopen) are queued, because prune runs under

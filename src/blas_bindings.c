@@ -7,7 +7,6 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "blas.h"
@@ -60,9 +59,10 @@ blas_binding_find(const blas_object_t *caller, const blas_symbol_t *symbol)
 
 bool
 blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol, void *address,
-    void *pin, unsigned long generation)
+    void *pin)
 {
 	blas_binding_t binding;
+	blas_object_t now;
 	bool added = false;
 
 	memset(&binding, 0, sizeof(binding));
@@ -75,12 +75,12 @@ blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol, void 
 	}
 	pthread_mutex_lock(&blas_bindings_lock);
 	/*
-	 * blas_bindings_prune runs after the generation moves and under this
-	 * lock, so a binding made before an unload is either pruned or not added.
-	 * Two threads may race to bind one pair; either result is a valid one.
+	 * Every unload is followed by blas_bindings_prune, under this lock. So a
+	 * target still loaded here is either kept or pruned later, never left
+	 * dangling. Two threads may race to bind one pair; either result is valid.
 	 */
-	if (blas_binding_count < BLAS_BINDINGS_MAX
-	    && atomic_load(&blas_unload_generation) == generation) {
+	if (blas_binding_count < BLAS_BINDINGS_MAX && blas_object_find((uintptr_t)address, &now)
+	    && blas_object_same(&now, &binding.target)) {
 		blas_bindings[blas_binding_count++] = binding;
 		added = true;
 	}

@@ -13,8 +13,12 @@ _Atomic unsigned long blas_unload_generation;
 extern blas_symbol_t *const __start_safeexec_blas_exports[] SX_HIDDEN;
 extern blas_symbol_t *const __stop_safeexec_blas_exports[] SX_HIDDEN;
 
-/* Resolutions retried when an unload lands in the middle of one. */
-#define BLAS_RESOLVE_ATTEMPTS 3
+/*
+ * Resolutions tried while unloads land in the middle of one; the thread
+ * yields between them. A result that raced an unload is still bound (the
+ * binding checks that its library is loaded) but is not cached.
+ */
+#define BLAS_RESOLVE_ATTEMPTS 10
 
 /* The cache entry of the callers in [low, high): a hash of the range's first page. */
 static size_t
@@ -138,10 +142,18 @@ blas_symbol_pin(void *address)
 	return handle;
 }
 
+static bool
+blas_symbol_in_object(void *address, const blas_object_t *object)
+{
+	blas_object_t target;
+
+	return blas_object_find((uintptr_t)address, &target) && target.base == object->base
+	    && target.name_hash == object->name_hash;
+}
+
 /* Finds the routine for a caller in object: its binding, else a fresh lookup that is bound. */
 static void *
-blas_symbol_bind(blas_symbol_t *symbol, uintptr_t caller, const blas_object_t *object,
-    unsigned long generation)
+blas_symbol_bind(blas_symbol_t *symbol, uintptr_t caller, const blas_object_t *object)
 {
 	void *address = blas_binding_find(object, symbol);
 	void *pin = NULL;
@@ -159,11 +171,12 @@ blas_symbol_bind(blas_symbol_t *symbol, uintptr_t caller, const blas_object_t *o
 	if (address == NULL) {
 		return NULL;
 	}
-	if (outside_scope) {
+	/* A BLAS bound to its own routine (a self-call through its PLT) must not keep itself loaded. */
+	if (outside_scope && !blas_symbol_in_object(address, object)) {
 		pin = blas_symbol_pin(address);
 	}
 	/* Not bound (table full, or an unload came meanwhile): the reference is not kept. */
-	if (!blas_binding_add(object, symbol, address, pin, generation) && pin != NULL) {
+	if (!blas_binding_add(object, symbol, address, pin) && pin != NULL) {
 		dlclose(pin);
 	}
 	return address;
@@ -194,8 +207,7 @@ blas_symbol_log(blas_symbol_t *symbol, void *address)
 
 /* One resolution for caller; stores the caller's range in range[0..1]. */
 static void *
-blas_symbol_lookup(blas_symbol_t *symbol, uintptr_t caller, unsigned long generation,
-    uintptr_t range[2])
+blas_symbol_lookup(blas_symbol_t *symbol, uintptr_t caller, uintptr_t range[2])
 {
 	blas_object_t object;
 
@@ -204,7 +216,7 @@ blas_symbol_lookup(blas_symbol_t *symbol, uintptr_t caller, unsigned long genera
 	if (caller != BLAS_CALLER_ANY && blas_object_find(caller, &object)) {
 		range[0] = object.low;
 		range[1] = object.high;
-		return blas_symbol_bind(symbol, caller, &object, generation);
+		return blas_symbol_bind(symbol, caller, &object);
 	}
 	if (caller != BLAS_CALLER_ANY) {
 		range[0] = caller;
@@ -223,10 +235,11 @@ blas_symbol_resolve(blas_symbol_t *symbol, uintptr_t caller)
 
 	for (attempt = 0; attempt < BLAS_RESOLVE_ATTEMPTS; attempt++) {
 		generation = atomic_load(&blas_unload_generation);
-		address = blas_symbol_lookup(symbol, caller, generation, range);
+		address = blas_symbol_lookup(symbol, caller, range);
 		if (atomic_load(&blas_unload_generation) == generation) {
 			break;
 		}
+		sched_yield();
 	}
 	blas_symbol_log(symbol, address);
 	if (address != NULL) {
