@@ -105,8 +105,8 @@ SX_HIDDEN bool blas_object_find(uintptr_t address, blas_object_t *out);
  */
 SX_HIDDEN void *blas_binding_find(const blas_object_t *caller, const blas_symbol_t *symbol);
 /*
- * Adds a binding that owns pin (a dlopen reference, or NULL); false when the
- * table is full or the object defining address is no longer loaded.
+ * Adds a binding that owns pin (a dlopen reference, or NULL). Returns false
+ * when the table is full or the object defining address is no longer loaded.
  */
 SX_HIDDEN bool blas_binding_add(const blas_object_t *caller, const blas_symbol_t *symbol,
     void *address, void *pin);
@@ -199,10 +199,10 @@ blas_symbol_get(blas_symbol_t *symbol, uintptr_t caller)
 SX_HIDDEN void blas_exports_init(void);
 
 /*
- * Brackets a dlopen that may load a BLAS: while any bracket is open, every
+ * Bracket a dlopen that may load a BLAS. While any bracket is open, every
  * wrapper name is visible, so objects relocated during the dlopen (Python
- * loads extension modules with RTLD_NOW) bind to the wrappers; the closing
- * call hides the names that are still not defined anywhere.
+ * loads extension modules with RTLD_NOW) bind to the wrappers. The closing
+ * call hides the names that no loaded object defines.
  */
 SX_HIDDEN void blas_exports_open_window(void);
 SX_HIDDEN void blas_exports_close_window(void);

@@ -1,5 +1,5 @@
 /*
- * Bindings of (calling object, routine) to a real address; see blas.h. The
+ * Bindings of (calling object, routine) to a real address (see blas.h). The
  * dynamic loader binds an object's reference once, so a BLAS loaded later
  * with RTLD_GLOBAL does not take over callers that are already bound. The
  * wrappers keep that rule with this table, which only the slow path reads.
@@ -11,7 +11,7 @@
 
 #include "blas.h"
 
-/* Most bindings kept; past this, calls still resolve but are not bound. */
+/* Maximum number of bindings. Past it, calls still resolve but are not bound. */
 #define BLAS_BINDINGS_MAX 2048
 
 typedef struct {
@@ -24,7 +24,7 @@ typedef struct {
 	bool target_loaded;
 } blas_binding_t;
 
-/* Guards the table; never held across a call into the dynamic loader except in prune. */
+/* Lock for the table, held across a call into the dynamic loader only in prune. */
 static pthread_mutex_t blas_bindings_lock = PTHREAD_MUTEX_INITIALIZER;
 static blas_binding_t blas_bindings[BLAS_BINDINGS_MAX];
 static size_t blas_binding_count;

@@ -5,9 +5,9 @@
  * glibc's dlopen reads its return address to find the caller's namespace,
  * DT_RPATH, DT_RUNPATH and $ORIGIN. So dlopen only calls blas_dlopen_route
  * for the target, and jumps there with the caller's return address still
- * on the stack. The shim calls the real dlopen itself only when the caller does
- * not change the result: a path with a slash and no $, or a bare name from
- * an object with no search path of its own, in the base namespace.
+ * on the stack. The shim calls the real dlopen itself only when the caller
+ * cannot change the result. That is a path with a slash and no $, or a bare
+ * name from an object with no search path of its own, in the base namespace.
  *
  * TODO: a bare name from an object without a search path, loaded by one
  * with a DT_RPATH, is searched without that loader's DT_RPATH.

@@ -60,21 +60,13 @@ blas_resolve_collect(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
-/* The base address and file name of the shim itself. */
-static void
-blas_resolve_self(Dl_info *self)
-{
-	if (dladdr((void *)blas_resolve_self, self) == 0) {
-		memset(self, 0, sizeof(*self));
-	}
-}
-
-/* dl_iterate_phdr callback: is the object containing query->address a copy of the shim? */
+/* An address to classify, and whether a copy of the shim contains it. */
 typedef struct {
 	uintptr_t address;
 	bool in_shim;
 } blas_shim_query_t;
 
+/* dl_iterate_phdr callback: finds the object that contains query->address. */
 static int
 blas_resolve_check_shim(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -115,14 +107,11 @@ blas_resolve_outside(void *address)
 
 /* Looks name up in the object called object_name ("" is the main program). */
 static void *
-blas_resolve_in(const char *object_name, const char *name, const Dl_info *self)
+blas_resolve_in(const char *object_name, const char *name)
 {
 	void *handle;
 	void *address;
 
-	if (self->dli_fname != NULL && strcmp(object_name, self->dli_fname) == 0) {
-		return NULL;
-	}
 	/* NULL opens the main program, whose dlsym searches the global scope. */
 	handle = dlopen(object_name[0] != '\0' ? object_name : NULL, RTLD_NOLOAD | RTLD_LAZY);
 	if (handle == NULL) {
@@ -143,10 +132,8 @@ void *
 blas_resolve(const char *name)
 {
 	blas_resolve_batch_t batch;
-	Dl_info self;
 	size_t skip = 0;
 
-	blas_resolve_self(&self);
 	do {
 		size_t offset = 0, i;
 
@@ -155,7 +142,7 @@ blas_resolve(const char *name)
 		dl_iterate_phdr(blas_resolve_collect, &batch);
 		for (i = 0; i < batch.copied; i++) {
 			const char *object_name = batch.names + offset;
-			void *address = blas_resolve_in(object_name, name, &self);
+			void *address = blas_resolve_in(object_name, name);
 
 			if (address != NULL) {
 				return address;

@@ -14,13 +14,13 @@ extern blas_symbol_t *const __start_safeexec_blas_exports[] SX_HIDDEN;
 extern blas_symbol_t *const __stop_safeexec_blas_exports[] SX_HIDDEN;
 
 /*
- * Resolutions tried while unloads land in the middle of one; the thread
- * yields between them. A result that raced an unload is still bound (the
+ * Resolutions tried while unloads land in the middle of one, with a yield
+ * between them. A result that raced an unload is still bound (the
  * binding checks that its library is loaded) but is not cached.
  */
 #define BLAS_RESOLVE_ATTEMPTS 10
 
-/* The cache entry of the callers in [low, high): a hash of the range's first page. */
+/* Returns the cache entry for callers in [low, high), from a hash of its first page. */
 static size_t
 blas_symbol_slot(uintptr_t low)
 {
@@ -205,7 +205,7 @@ blas_symbol_log(blas_symbol_t *symbol, void *address)
 	}
 }
 
-/* One resolution for caller; stores the caller's range in range[0..1]. */
+/* Resolves once for caller and stores the caller's range in range[0..1]. */
 static void *
 blas_symbol_lookup(blas_symbol_t *symbol, uintptr_t caller, uintptr_t range[2])
 {

@@ -1,9 +1,9 @@
 /*
  * Reading the dynamic symbol table of an object that the dynamic loader
- * has already mapped, without calling into the loader. dlsym would search
- * the object's dependencies too, take the loader's lock and may set the
- * thread's dlerror state; these functions only read mapped memory, so they
- * may run inside a dl_iterate_phdr callback.
+ * has already mapped, without calling into the loader. Unlike dlsym, these
+ * functions search only the object itself, take no lock and leave dlerror
+ * alone, because they only read mapped memory. So they may run inside a
+ * dl_iterate_phdr callback.
  */
 #ifndef SX_ELF_LOOKUP_H
 #define SX_ELF_LOOKUP_H

@@ -12,7 +12,7 @@
 #include "options_table.h"
 
 #define OPTIONS_ENV_PREFIX "SAFEEXEC_"
-/* Names longer than this are not compared; no setting comes close. */
+/* Names longer than this are not compared, because no setting comes close. */
 #define OPTIONS_ENV_NAME_MAX 64
 /* Most edits (insertions, deletions, substitutions) between a typo and the setting. */
 #define OPTIONS_ENV_TYPO_DISTANCE 2
@@ -46,7 +46,7 @@ options_edit_distance(const char *a, size_t a_length, const char *b)
 	return previous[b_length];
 }
 
-/* The setting whose variable name is nearest to name; NULL when none is close or name is one. */
+/* Returns the variable name nearest to name, or NULL when none is close or name is one. */
 static const char *
 options_env_suggestion(const char *name, size_t length, char *best_name, size_t size)
 {

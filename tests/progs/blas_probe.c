@@ -92,10 +92,10 @@ reserve(library_range_t range)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t bytes = (range.span + page - 1) / page * page;
-	void *wanted = (void *)range.base;
+	void *start = (void *)range.base;
 
-	return mmap(wanted, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-	    -1, 0) == wanted ? 0 : -1;
+	return mmap(start, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+	    -1, 0) == start ? 0 : -1;
 }
 
 /*

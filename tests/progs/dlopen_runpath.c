@@ -1,7 +1,7 @@
 /*
  * `dlopen_runpath`: calls libsxrunpathloader.so, which opens a library by a
- * bare name found only through its own DT_RUNPATH. Prints the answer and
- * exits 0 when it is 42.
+ * bare name found only through its own DT_RUNPATH. Prints the value that
+ * library returns and exits 0 when it is 42.
  */
 #include <stdio.h>
 
