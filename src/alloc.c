@@ -7,16 +7,17 @@
 #include <stdint.h>
 
 #include "alloc.h"
+#include "alloc_huge.h"
 #include "je.h"
 
 size_t alloc_large_threshold = SIZE_MAX;
-size_t alloc_fast_span = SIZE_MAX - ALLOC_MIN_BYTES;
 
 void
 alloc_set_threshold(size_t threshold_bytes)
 {
-	alloc_large_threshold = threshold_bytes;
-	alloc_fast_span = threshold_bytes - ALLOC_MIN_BYTES;
+	/* The fast path lets every smaller request through unchecked. */
+	alloc_large_threshold = threshold_bytes < ALLOC_GOVERNED_MIN_BYTES
+	    ? ALLOC_GOVERNED_MIN_BYTES : threshold_bytes;
 }
 
 /* caller: malloc's return address, so requests from the dynamic loader pass. */
@@ -29,6 +30,9 @@ alloc_malloc_slow(size_t size, const void *caller)
 	if (size >= alloc_large_threshold && !alloc_called_by_loader(caller)
 	    && !alloc_admit(size, ALLOC_KIND_MALLOC)) {
 		return NULL;
+	}
+	if (size >= alloc_huge_min_bytes) {
+		return alloc_huge_malloc(size, false);
 	}
 	return sej_malloc(size);
 }
@@ -65,6 +69,9 @@ alloc_calloc_slow(size_t count, size_t size, const void *caller)
 	if (total >= alloc_large_threshold && !alloc_called_by_loader(caller)
 	    && !alloc_admit(total, ALLOC_KIND_CALLOC)) {
 		return NULL;
+	}
+	if (total >= alloc_huge_min_bytes) {
+		return alloc_huge_malloc(total, true);
 	}
 	return sej_calloc(count, size);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "alloc.h"
+#include "alloc_huge.h"
 #include "je.h"
 #include "log.h"
 
@@ -33,7 +34,8 @@ cxx_allocate(size_t size, size_t alignment)
 		return NULL;
 	}
 	if (alignment <= 16) {
-		return sej_malloc(size);
+		return size >= alloc_huge_min_bytes ? alloc_huge_malloc(size, false)
+		    : sej_malloc(size);
 	}
 	if (sej_posix_memalign(&ptr, alignment, size) != 0) {
 		return NULL;

@@ -259,9 +259,10 @@ governor_decide(size_t bytes, alloc_kind_t kind)
 	atomic_fetch_add(&governor_counts.refusals, 1);
 	trace_event("refusal", bytes, alloc_kind_name(kind));
 	log_limited(&governor_refuse_limiter, 1000, LOG_LEVEL_WARN,
-	    "refused %s of %zu bytes (%llu MB): it would cross the memory limit minus the "
+	    "refused %s of %zu bytes (%llu %s): it would cross the memory limit minus the "
 	    "safety margin; returning ENOMEM", alloc_kind_name(kind), bytes,
-	    (unsigned long long)(bytes / SX_MIB));
+	    (unsigned long long)(bytes >= SX_MIB ? bytes / SX_MIB : bytes / SX_KIB),
+	    bytes >= SX_MIB ? "MB" : "KB");
 	governor_retry_count = retry ? governor_retry_count + 1 : 1;
 	governor_retry_bytes = bytes;
 	governor_retry_end_ms = log_monotonic_ms();

@@ -21,6 +21,10 @@ SX_HIDDEN int sej_posix_memalign(void **memptr, size_t alignment, size_t size);
 SX_HIDDEN void *sej_memalign(size_t alignment, size_t size);
 SX_HIDDEN size_t sej_malloc_usable_size(const void *ptr);
 
+/* mallocx flags, with the values of jemalloc.h (not included: it would declare the unprefixed names). */
+#define JE_MALLOCX_LG_ALIGN(lg) ((int)(lg))
+#define JE_MALLOCX_ZERO ((int)0x40)
+
 SX_HIDDEN void *sej_mallocx(size_t size, int flags);
 SX_HIDDEN void *sej_rallocx(void *ptr, size_t size, int flags);
 SX_HIDDEN size_t sej_xallocx(void *ptr, size_t size, size_t extra, int flags);

@@ -26,6 +26,7 @@ typedef struct {
 	uint64_t safety_margin_bytes;
 	double safety_margin_percent;     /* of the effective limit */
 	uint64_t large_threshold_bytes;
+	bool huge_pages;                  /* place blocks of two huge pages and up on a boundary */
 	uint64_t stall_timeout_ms;
 	double psi_threshold_percent;     /* memory "some avg10" */
 	uint64_t psi_wait_ms;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "log.h"
 #include "options.h"
 #include "options_table.h"
@@ -28,8 +29,11 @@ const option_entry_t option_entries[] = {
 	    OFF(safety_margin_percent), 0, 0, "10%",
 	    "headroom kept below the effective limit: bytes or a percentage of the limit "
 	    "(at least 16M is kept in any case)" },
-	{ "large_threshold", OPTION_TYPE_SIZE, OFF(large_threshold_bytes), NO_FIELD, 0, 0,
-	    "1M", "requests of at least this size are checked by the governor" },
+	{ "large_threshold", OPTION_TYPE_SIZE, OFF(large_threshold_bytes), NO_FIELD,
+	    ALLOC_GOVERNED_MIN_BYTES, 0, "1M", "requests of at least this size are checked by the governor" },
+	{ "huge_pages", OPTION_TYPE_BOOL, OFF(huge_pages), NO_FIELD, 0, 0, "1",
+	    "1 starts blocks of 4M and up on 2M boundaries, so that transparent huge pages "
+	    "can back them whole where the kernel uses them; 0 leaves placement to jemalloc" },
 	{ "stall_timeout", OPTION_TYPE_DURATION, OFF(stall_timeout_ms), NO_FIELD, 1000, 0,
 	    "2s", "longest wait for memory before a request is refused (ms, s, min; bare "
 	    "numbers are seconds)" },
@@ -133,6 +137,11 @@ options_describe_form(const option_entry_t *entry, char *buffer, size_t size)
 {
 	const char *form = options_type_form(entry->type);
 
+	if (entry->type == OPTION_TYPE_SIZE && entry->min > 0) {
+		snprintf(buffer, size, "a size of at least %gK, such as 1M or 64M",
+		    entry->min / 1024);
+		return buffer;
+	}
 	if (form != NULL) {
 		return form;
 	}
@@ -145,6 +154,7 @@ static bool
 options_apply(const option_entry_t *entry, const char *value)
 {
 	char *base = (char *)&options;
+	uint64_t size_bytes;
 	double number;
 	bool flag;
 	int level;
@@ -170,7 +180,12 @@ options_apply(const option_entry_t *entry, const char *value)
 		strcpy(base + entry->offset, value);
 		return true;
 	case OPTION_TYPE_SIZE:
-		return options_parse_size(value, (uint64_t *)(base + entry->offset));
+		/* min, where set, is the smallest size accepted; 0 has no bound. */
+		if (!options_parse_size(value, &size_bytes) || size_bytes < (uint64_t)entry->min) {
+			return false;
+		}
+		*(uint64_t *)(base + entry->offset) = size_bytes;
+		return true;
 	case OPTION_TYPE_SIZE_OR_PERCENT:
 		return options_parse_size_or_percent(value, (uint64_t *)(base + entry->offset),
 		    (double *)(base + entry->percent_offset));

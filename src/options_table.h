@@ -10,7 +10,7 @@ typedef enum {
 	OPTION_TYPE_BOOL,
 	OPTION_TYPE_LOG_LEVEL,
 	OPTION_TYPE_PATH,
-	OPTION_TYPE_SIZE,
+	OPTION_TYPE_SIZE,       /* min, when not 0, is the smallest size accepted */
 	OPTION_TYPE_SIZE_OR_PERCENT,
 	OPTION_TYPE_DURATION,   /* min is the unit of a bare number, in ms */
 	OPTION_TYPE_NUMBER,     /* double within [min, max] */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "alloc_huge.h"
 #include "blas.h"
 #include "cleanup.h"
 #include "fmt.h"
@@ -20,9 +21,6 @@
 #include "options.h"
 #include "procfs.h"
 #include "trace.h"
-
-/* Below this, checking every request would cost more than it could protect. */
-#define SHIM_THRESHOLD_MIN_BYTES 4096
 
 static bool shim_active;
 
@@ -86,8 +84,8 @@ shim_start(void)
 	gate_init();
 	pthread_atfork(shim_fork_prepare, shim_fork_parent, shim_fork_child);
 
-	alloc_set_threshold(options.large_threshold_bytes < SHIM_THRESHOLD_MIN_BYTES
-	    ? SHIM_THRESHOLD_MIN_BYTES : options.large_threshold_bytes);
+	alloc_huge_init();
+	alloc_set_threshold(options.large_threshold_bytes);
 	shim_active = true;
 	trace_init();
 	shim_log_activation();

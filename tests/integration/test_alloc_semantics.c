@@ -3,7 +3,9 @@
  * checks their output and exit status.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test_support.h"
 
@@ -106,12 +108,133 @@ START_TEST(disabled_is_pass_through)
 }
 END_TEST
 
+/* Value of the line "key=VALUE" in a program's output, or -1. */
+static int
+output_int(const char *out, const char *key)
+{
+	size_t length = strlen(key);
+	const char *line;
+
+	for (line = out; line != NULL && *line != '\0'; line = strchr(line, '\n')) {
+		line += *line == '\n';
+		if (strncmp(line, key, length) == 0 && line[length] == '=') {
+			return atoi(line + length + 1);
+		}
+	}
+	return -1;
+}
+
+/*
+ * Runs huge_pages CASE with a fixture sysfs tree whose transparent huge page
+ * mode is thp_enabled (NULL: the real /sys), plus one extra variable.
+ */
+static void
+run_huge_case(const char *name, const char *thp_enabled, const char *extra,
+    run_result_t *result)
+{
+	const char *args[] = { "huge_pages", name, NULL };
+	char root_env[600];
+	char *env[3] = { NULL, NULL, NULL };
+	char *root = NULL;
+	size_t count = 0;
+
+	if (thp_enabled != NULL) {
+		root = test_make_temp_dir();
+		test_write_file(root, "kernel/mm/transparent_hugepage/enabled", thp_enabled);
+		test_write_file(root, "kernel/mm/transparent_hugepage/hpage_pmd_size", "2097152\n");
+		snprintf(root_env, sizeof(root_env), "SAFEEXEC_SYSFS_ROOT=%s", root);
+		env[count++] = root_env;
+	}
+	if (extra != NULL) {
+		env[count++] = (char *)extra;
+	}
+	run_prog(args, env, result);
+	ck_assert_msg(result->exit_code == 0, "huge_pages %s: %s%s", name, result->out,
+	    result->err);
+	if (root != NULL) {
+		test_remove_tree(root);
+		free(root);
+	}
+}
+
+START_TEST(huge_blocks_start_on_boundaries)
+{
+	run_result_t result;
+
+	run_huge_case("place", "always [madvise] never\n", NULL, &result);
+	ck_assert_int_eq(output_int(result.out, "aligned"), 9);
+	ck_assert_int_eq(output_int(result.out, "calloc_zeroed"), 1);
+	test_run_free(&result);
+
+	run_huge_case("place", "[always] madvise never\n", NULL, &result);
+	ck_assert_int_eq(output_int(result.out, "aligned"), 9);
+	test_run_free(&result);
+}
+END_TEST
+
+/*
+ * Without placement, jemalloc starts a large block at a random cache line of
+ * its first page, so nine blocks on 2 MiB boundaries would be chance (1 in 2^54).
+ */
+START_TEST(huge_placement_off_when_not_wanted)
+{
+	run_result_t result;
+
+	run_huge_case("place", "always [madvise] never\n", "SAFEEXEC_HUGE_PAGES=0", &result);
+	ck_assert_int_lt(output_int(result.out, "aligned"), 9);
+	ck_assert_int_eq(output_int(result.out, "calloc_zeroed"), 1);
+	test_run_free(&result);
+
+	run_huge_case("place", "always madvise [never]\n", NULL, &result);
+	ck_assert_int_lt(output_int(result.out, "aligned"), 9);
+	test_run_free(&result);
+
+	run_huge_case("place", "garbage\n", NULL, &result);
+	ck_assert_int_lt(output_int(result.out, "aligned"), 9);
+	test_run_free(&result);
+}
+END_TEST
+
+/*
+ * numpy advises its arrays from the first page boundary after their start;
+ * the interposed madvise extends that to the block's first byte. Needs a
+ * kernel with transparent huge pages, since only then does the advice show.
+ */
+START_TEST(numpy_style_advice_covers_first_page)
+{
+	char *mode = test_read_file("/sys/kernel/mm/transparent_hugepage/enabled");
+	bool thp_usable = mode != NULL && strstr(mode, "[never]") == NULL;
+	run_result_t result;
+
+	if (!thp_usable) {
+		fprintf(stderr, "numpy_style_advice_covers_first_page: transparent huge pages "
+		    "are off or missing here; only the forwarding of madvise is checked\n");
+	}
+	run_huge_case("advise", NULL, NULL, &result);
+	ck_assert_int_eq(output_int(result.out, "dontneed_rc"), 0);
+	ck_assert_int_eq(output_int(result.out, "dontneed_zeroed"), 1);
+	if (thp_usable) {
+		ck_assert_int_eq(output_int(result.out, "madvise_rc"), 0);
+		ck_assert_int_eq(output_int(result.out, "first_byte_advised"), 1);
+		ck_assert_int_eq(output_int(result.out, "last_byte_advised"), 1);
+	}
+	test_run_free(&result);
+	free(mode);
+
+	/* Without placement the program's own rounding leaves the first page out. */
+	run_huge_case("advise", NULL, "SAFEEXEC_HUGE_PAGES=0", &result);
+	ck_assert_int_eq(output_int(result.out, "first_byte_advised"), 0);
+	test_run_free(&result);
+}
+END_TEST
+
 static Suite *
 semantics_suite(void)
 {
 	Suite *suite = suite_create("alloc_semantics");
 	TCase *parity = tcase_create("glibc_parity");
 	TCase *concurrency = tcase_create("concurrency");
+	TCase *huge = tcase_create("huge_pages");
 
 	tcase_add_test(parity, malloc_zero_unique);
 	tcase_add_test(parity, realloc_zero_frees);
@@ -127,7 +250,11 @@ semantics_suite(void)
 	tcase_add_test(concurrency, threads_under_tight_budget);
 	tcase_add_test(concurrency, fork_while_threads_allocate);
 	tcase_set_timeout(concurrency, 300);
+	tcase_add_test(huge, huge_blocks_start_on_boundaries);
+	tcase_add_test(huge, huge_placement_off_when_not_wanted);
+	tcase_add_test(huge, numpy_style_advice_covers_first_page);
 	suite_add_tcase(suite, parity);
+	suite_add_tcase(suite, huge);
 	suite_add_tcase(suite, concurrency);
 	return suite;
 }

@@ -52,6 +52,26 @@ START_TEST(budget_refuses_before_limit)
 }
 END_TEST
 
+/*
+ * Requests under 64 KiB skip the governor on the fast path; from there up to
+ * the threshold the slow path compares with it. A 64K threshold must still
+ * stop 96 KiB blocks from malloc and calloc at the budget.
+ */
+START_TEST(lowest_threshold_covers_mid_sizes)
+{
+	char *env[] = { "SAFEEXEC_MEMORY_LIMIT=256M", "SAFEEXEC_LARGE_THRESHOLD=64K",
+	    "SAFEEXEC_STALL_TIMEOUT=100ms", NULL };
+	run_result_t result;
+
+	run_limit_case("grow_mid", env, true, &result);
+	ck_assert_int_eq((int)output_value(result.out, "refused"), 1);
+	ck_assert_int_eq((int)output_value(result.out, "enomem"), 1);
+	ck_assert_double_lt(output_value(result.out, "peak_rss_kib"), 256 * 1024);
+	ck_assert_double_ge(output_value(result.out, "blocks"), 1000);
+	test_run_free(&result);
+}
+END_TEST
+
 START_TEST(without_shim_grows_past)
 {
 	run_result_t result;
@@ -274,6 +294,7 @@ governor_suite(void)
 	TCase *launcher = tcase_create("launcher");
 
 	tcase_add_test(limits, budget_refuses_before_limit);
+	tcase_add_test(limits, lowest_threshold_covers_mid_sizes);
 	tcase_add_test(limits, without_shim_grows_past);
 	tcase_add_test(limits, purge_before_refusal);
 	tcase_add_test(limits, stall_ends_at_deadline);

@@ -3,6 +3,8 @@
  * key=value lines that the integration tests check.
  *   grow:    allocate and touch 64 MiB blocks until malloc returns NULL or
  *            1 GiB is held; prints blocks, errno and peak RSS (VmHWM).
+ *   grow_mid: the same with 96 KiB blocks, from malloc and calloc in turn,
+ *            for a threshold between the fast path's bound and 1 MiB.
  *   purge:   touch and free 300 MiB in 1 MiB blocks (jemalloc keeps them),
  *            then request 300 MiB at once; prints whether it succeeded.
  *   stall:   hold 300 MiB, then request 200 MiB; prints the result and the
@@ -81,6 +83,31 @@ case_grow(void)
 }
 
 static int
+case_grow_mid(void)
+{
+	enum { BLOCK = 96 << 10, MAX_BLOCKS = (1 << 30) / BLOCK };
+	static char *blocks[MAX_BLOCKS];
+	int count = 0, saved_errno = 0, i;
+
+	while (count < MAX_BLOCKS) {
+		errno = 0;
+		blocks[count] = count % 2 == 0 ? touch(malloc(BLOCK), BLOCK)
+		    : touch(calloc(1, BLOCK), BLOCK);
+		if (blocks[count] == NULL) {
+			saved_errno = errno;
+			break;
+		}
+		count++;
+	}
+	printf("blocks=%d\nrefused=%d\nenomem=%d\npeak_rss_kib=%ld\n", count,
+	    count < MAX_BLOCKS, saved_errno == ENOMEM, read_status_kib("VmHWM:"));
+	for (i = 0; i < count; i++) {
+		free(blocks[i]);
+	}
+	return 0;
+}
+
+static int
 case_purge(void)
 {
 	char *blocks[300];
@@ -144,11 +171,14 @@ int
 main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: alloc_limit grow|purge|stall|release\n");
+		fprintf(stderr, "usage: alloc_limit grow|grow_mid|purge|stall|release\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "grow") == 0) {
 		return case_grow();
+	}
+	if (strcmp(argv[1], "grow_mid") == 0) {
+		return case_grow_mid();
 	}
 	if (strcmp(argv[1], "purge") == 0) {
 		return case_purge();

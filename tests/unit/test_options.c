@@ -172,6 +172,18 @@ START_TEST(set_invalid_keeps_default)
 }
 END_TEST
 
+/* The fast path never checks requests under 64 KiB, so a lower threshold is refused. */
+START_TEST(large_threshold_has_a_minimum)
+{
+	options_set_defaults();
+	ck_assert(!options_set("large_threshold", "4K", OPTION_SOURCE_ENV, "test"));
+	ck_assert_uint_eq(options.large_threshold_bytes, 1 << 20);
+	ck_assert(!options_set("large_threshold", "65535", OPTION_SOURCE_ENV, "test"));
+	ck_assert(options_set("large_threshold", "64K", OPTION_SOURCE_ENV, "test"));
+	ck_assert_uint_eq(options.large_threshold_bytes, 64 << 10);
+}
+END_TEST
+
 /* Runs options_load in a child with the given environment and config file text. */
 static void
 load_in_child(const char *config_text, const char *config_mode, char *const env[],
@@ -209,6 +221,21 @@ START_TEST(config_file_and_env_precedence)
 	ck_assert_ptr_nonnull(strstr(result.out, "stall_timeout      750ms"));
 	ck_assert_ptr_nonnull(strstr(result.out, "SAFEEXEC_STALL_TIMEOUT"));
 	ck_assert_ptr_nonnull(strstr(result.out, "safeexec.conf"));
+	test_run_free(&result);
+}
+END_TEST
+
+START_TEST(small_large_threshold_warns)
+{
+	char *env[] = { "SAFEEXEC_LARGE_THRESHOLD=4K", NULL };
+	run_result_t result;
+
+	load_in_child("", "0644", env, &result);
+	ck_assert_int_eq(result.exit_code, 0);
+	ck_assert_ptr_nonnull(strstr(result.err, "invalid value '4K' for large_threshold "
+	    "(SAFEEXEC_LARGE_THRESHOLD): expected a size of at least 64K, such as 1M or 64M; "
+	    "keeping the default"));
+	ck_assert_ptr_nonnull(strstr(result.out, "large_threshold    1048576 "));
 	test_run_free(&result);
 }
 END_TEST
@@ -275,8 +302,10 @@ options_suite(void)
 	tcase_add_test(parsers, number_ranges_and_celsius);
 	tcase_add_test(parsers, table_defaults_parse);
 	tcase_add_test(parsers, set_invalid_keeps_default);
+	tcase_add_test(parsers, large_threshold_has_a_minimum);
 	tcase_add_test(files, config_file_and_env_precedence);
 	tcase_add_test(files, config_file_bad_values_warn);
+	tcase_add_test(files, small_large_threshold_warns);
 	tcase_add_test(files, config_file_world_writable_rejected);
 	tcase_add_test(files, mistyped_env_variable_warns);
 	suite_add_tcase(suite, parsers);

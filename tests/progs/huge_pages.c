@@ -1,0 +1,113 @@
+/*
+ * Huge page placement of large blocks, checked from inside a preloaded
+ * process. `huge_pages CASE` prints key=value lines:
+ *   place:  eight 8 MiB blocks from malloc and one from calloc, held at once;
+ *           prints how many start on a 2 MiB boundary and whether the calloc
+ *           block reads as zeros.
+ *   advise: advises an 8 MiB block as numpy does (MADV_HUGEPAGE from the
+ *           first page boundary after its start) and prints whether the
+ *           mapping that holds the block's first byte carries the advice
+ *           ("hg" in smaps VmFlags). Also checks that MADV_DONTNEED is
+ *           forwarded: a touched page reads as zero after it.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define BLOCK_BYTES ((size_t)8 << 20)
+#define HUGE_BYTES ((uintptr_t)2 << 20)
+#define PAGE_BYTES ((uintptr_t)4096)
+
+static int
+case_place(void)
+{
+	char *blocks[9];
+	int aligned = 0, zeroed = 1, i;
+	size_t offset;
+
+	for (i = 0; i < 9; i++) {
+		blocks[i] = i < 8 ? malloc(BLOCK_BYTES) : calloc(1, BLOCK_BYTES);
+		if (blocks[i] == NULL) {
+			printf("alloc_failed=%d\n", i);
+			return 1;
+		}
+		aligned += ((uintptr_t)blocks[i] & (HUGE_BYTES - 1)) == 0;
+	}
+	for (offset = 0; offset < BLOCK_BYTES; offset += 512) {
+		zeroed &= blocks[8][offset] == 0;
+	}
+	for (i = 0; i < 9; i++) {
+		memset(blocks[i], i, BLOCK_BYTES);
+		free(blocks[i]);
+	}
+	printf("aligned=%d\nblocks=9\ncalloc_zeroed=%d\n", aligned, zeroed);
+	return 0;
+}
+
+/* 1 if the smaps entry holding address has "hg" in VmFlags, 0 if not, -1 if not found. */
+static int
+advised_at(const void *address)
+{
+	FILE *smaps = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int inside = 0, result = -1;
+
+	while (smaps != NULL && fgets(line, sizeof(line), smaps) != NULL) {
+		unsigned long low, high;
+
+		if (sscanf(line, "%lx-%lx ", &low, &high) == 2) {
+			inside = (uintptr_t)address >= low && (uintptr_t)address < high;
+		} else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+			result = strstr(line, " hg") != NULL;
+			break;
+		}
+	}
+	if (smaps != NULL) {
+		fclose(smaps);
+	}
+	return result;
+}
+
+static int
+case_advise(void)
+{
+	char *block = malloc(BLOCK_BYTES);
+	uintptr_t start, skip;
+	int rc;
+
+	if (block == NULL) {
+		printf("alloc_failed=1\n");
+		return 1;
+	}
+
+	/* numpy's rounding: from the next page boundary, a whole page on when already aligned. */
+	start = (uintptr_t)block;
+	skip = PAGE_BYTES - start % PAGE_BYTES;
+	rc = madvise((void *)(start + skip), BLOCK_BYTES - skip, MADV_HUGEPAGE);
+	memset(block, 1, BLOCK_BYTES);
+	printf("madvise_rc=%d\nfirst_byte_advised=%d\nlast_byte_advised=%d\n", rc,
+	    advised_at(block), advised_at(block + BLOCK_BYTES - 1));
+
+	/* Forwarding: MADV_DONTNEED drops a private anonymous page, which then reads as zero. */
+	rc = madvise((void *)((start + 3 * PAGE_BYTES) & ~(PAGE_BYTES - 1)), PAGE_BYTES,
+	    MADV_DONTNEED);
+	printf("dontneed_rc=%d\ndontneed_zeroed=%d\n", rc,
+	    block[((start + 3 * PAGE_BYTES) & ~(PAGE_BYTES - 1)) - start] == 0);
+	free(block);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "place") == 0) {
+		return case_place();
+	}
+	if (argc == 2 && strcmp(argv[1], "advise") == 0) {
+		return case_advise();
+	}
+	fprintf(stderr, "usage: huge_pages place|advise\n");
+	return 2;
+}
