@@ -4,7 +4,7 @@
  * starts on a huge page boundary. Huge pages can then back all of it but the
  * partial huge page at its end.
  *
- * The shim never asks for huge pages itself: in the kernel's madvise mode,
+ * The shim never requests huge pages itself: in the kernel's madvise mode,
  * only memory that the program advises MADV_HUGEPAGE gets them. numpy
  * advises each array of 4 MiB and up, but from the first page boundary after
  * the array's start; for a block on a huge page boundary that leaves out the
@@ -25,8 +25,9 @@
 SX_HIDDEN extern size_t alloc_huge_min_bytes;
 
 /*
- * Turns placement on when the huge_pages option allows it and the kernel's
- * THP mode is madvise or always. Called once at start-up, after the options.
+ * Turns placement on when the huge_pages option allows it, the kernel's THP
+ * mode is madvise or always, and no address space limit is set. Called once
+ * at start-up, after the options.
  */
 SX_HIDDEN void alloc_huge_init(void);
 
@@ -36,5 +37,11 @@ SX_HIDDEN void alloc_huge_init(void);
  * Precondition: size >= alloc_huge_min_bytes.
  */
 SX_HIDDEN void *alloc_huge_malloc(size_t size, bool zero);
+
+/*
+ * jemalloc's own madvise (renamed by scripts/jemalloc-rename): the system
+ * call, so jemalloc's purges do not pass the interposer.
+ */
+SX_HIDDEN int sej_os_madvise(void *addr, size_t length, int advice);
 
 #endif

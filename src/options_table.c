@@ -30,10 +30,11 @@ const option_entry_t option_entries[] = {
 	    "headroom kept below the effective limit: bytes or a percentage of the limit "
 	    "(at least 16M is kept in any case)" },
 	{ "large_threshold", OPTION_TYPE_SIZE, OFF(large_threshold_bytes), NO_FIELD,
-	    ALLOC_GOVERNED_MIN_BYTES, 0, "1M", "requests of at least this size are checked by the governor" },
+	    ALLOC_GOVERNED_MIN_BYTES, 0, "1M", "requests of at least this size are checked by the governor (64K or more)" },
 	{ "huge_pages", OPTION_TYPE_BOOL, OFF(huge_pages), NO_FIELD, 0, 0, "1",
-	    "1 starts blocks of 4M and up on 2M boundaries, so that transparent huge pages "
-	    "can back them whole where the kernel uses them; 0 leaves placement to jemalloc" },
+	    "1 starts blocks of two huge pages and up (4M on x86-64) on huge page boundaries, "
+	    "so that transparent huge pages can back them whole; 0 leaves placement to "
+	    "jemalloc" },
 	{ "stall_timeout", OPTION_TYPE_DURATION, OFF(stall_timeout_ms), NO_FIELD, 1000, 0,
 	    "2s", "longest wait for memory before a request is refused (ms, s, min; bare "
 	    "numbers are seconds)" },

@@ -70,6 +70,17 @@ run_cxx_case(const char *name, char *const env[])
 START_TEST(cxx_every_form) { run_cxx_case("forms", NULL); }
 END_TEST
 
+START_TEST(cxx_huge_blocks_placed)
+{
+	char sysfs[1100];
+	char *env[] = { sysfs, NULL };
+
+	snprintf(sysfs, sizeof(sysfs), "SAFEEXEC_SYSFS_ROOT=%s/thp/madvise",
+	    test_getenv("SAFEEXEC_TEST_FIXTURES"));
+	run_cxx_case("huge_placement", env);
+}
+END_TEST
+
 START_TEST(cxx_bad_alloc_under_limit)
 {
 	char *env[] = { "SAFEEXEC_MEMORY_LIMIT=512M", "SAFEEXEC_STALL_TIMEOUT=100ms", NULL };
@@ -111,6 +122,7 @@ programs_suite(void)
 	tcase_add_test(python, numpy_results_identical);
 	tcase_add_test(python, numpy_served_by_shim);
 	tcase_add_test(cxx, cxx_every_form);
+	tcase_add_test(cxx, cxx_huge_blocks_placed);
 	tcase_add_test(cxx, cxx_bad_alloc_under_limit);
 	tcase_add_test(cxx, cxx_new_handler_retry);
 	tcase_add_test(cxx, dlopen_cxx_from_c);

@@ -95,6 +95,29 @@ case_forms()
 	EXPECT(sum == 30000);
 }
 
+// Large blocks from every non-aligned form of operator new start on a 2 MiB
+// boundary when huge page placement is on (the test gives a sysfs fixture).
+static void
+case_huge_placement()
+{
+	const size_t bytes = size_t(8) << 20;
+	char *array = new char[bytes];
+	char *nothrow_array = new (std::nothrow) char[bytes];
+	void *raw = ::operator new(bytes);
+
+	EXPECT(reinterpret_cast<uintptr_t>(array) % (size_t(2) << 20) == 0);
+	EXPECT(reinterpret_cast<uintptr_t>(nothrow_array) % (size_t(2) << 20) == 0);
+	EXPECT(reinterpret_cast<uintptr_t>(raw) % (size_t(2) << 20) == 0);
+	std::memset(array, 1, bytes);
+	std::memset(nothrow_array, 2, bytes);
+	std::memset(raw, 3, bytes);
+	EXPECT(array[bytes - 1] == 1 && nothrow_array[0] == 2);
+
+	delete[] array;
+	delete[] nothrow_array;
+	::operator delete(raw, bytes);
+}
+
 static void
 case_bad_alloc()
 {
@@ -154,11 +177,13 @@ int
 main(int argc, char **argv)
 {
 	if (argc != 2) {
-		std::fprintf(stderr, "usage: cxx_new_delete forms|bad_alloc|new_handler\n");
+		std::fprintf(stderr, "usage: cxx_new_delete forms|huge_placement|bad_alloc|new_handler\n");
 		return 2;
 	}
 	if (std::strcmp(argv[1], "forms") == 0) {
 		case_forms();
+	} else if (std::strcmp(argv[1], "huge_placement") == 0) {
+		case_huge_placement();
 	} else if (std::strcmp(argv[1], "bad_alloc") == 0) {
 		case_bad_alloc();
 	} else if (std::strcmp(argv[1], "new_handler") == 0) {

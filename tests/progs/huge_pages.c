@@ -8,8 +8,13 @@
  *           first page boundary after its start) and prints whether the
  *           mapping that holds the block's first byte carries the advice
  *           ("hg" in smaps VmFlags). Also checks that MADV_DONTNEED is
- *           forwarded: a touched page reads as zero after it.
+ *           forwarded: a touched page reads as zero after it, and that an
+ *           unaligned start still fails with EINVAL.
+ *   stale:  frees a placed block, maps memory right after its first page
+ *           where the kernel allows, and advises that mapping; prints the
+ *           result, which must be success.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,12 +95,45 @@ case_advise(void)
 	printf("madvise_rc=%d\nfirst_byte_advised=%d\nlast_byte_advised=%d\n", rc,
 	    advised_at(block), advised_at(block + BLOCK_BYTES - 1));
 
+	/* An unaligned start stays invalid, even one byte into a placed block. */
+	errno = 0;
+	rc = madvise(block + 1, PAGE_BYTES, MADV_HUGEPAGE);
+	printf("unaligned_rc=%d\nunaligned_einval=%d\n", rc, errno == EINVAL);
+
 	/* Forwarding: MADV_DONTNEED drops a private anonymous page, which then reads as zero. */
 	rc = madvise((void *)((start + 3 * PAGE_BYTES) & ~(PAGE_BYTES - 1)), PAGE_BYTES,
 	    MADV_DONTNEED);
 	printf("dontneed_rc=%d\ndontneed_zeroed=%d\n", rc,
 	    block[((start + 3 * PAGE_BYTES) & ~(PAGE_BYTES - 1)) - start] == 0);
 	free(block);
+	return 0;
+}
+
+/*
+ * A freed block's record must not make the advice of a later mapping fail:
+ * with jemalloc configured to unmap freed memory, the kernel may place a new
+ * mapping one page after the freed block's start.
+ */
+static int
+case_stale(void)
+{
+	size_t length = ((size_t)10 << 20) - PAGE_BYTES;
+	char *block = malloc(BLOCK_BYTES);
+	uintptr_t freed_start = (uintptr_t)block;
+	char *mapping;
+	int rc;
+
+	free(block);
+	mapping = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mapping == MAP_FAILED) {
+		printf("mmap_failed=1\n");
+		return 1;
+	}
+	errno = 0;
+	rc = madvise(mapping, (size_t)4 << 20, MADV_HUGEPAGE);
+	printf("one_page_after=%d\nstale_rc=%d\nstale_errno=%d\n",
+	    (uintptr_t)mapping == freed_start + PAGE_BYTES, rc, errno);
+	munmap(mapping, length);
 	return 0;
 }
 
@@ -108,6 +146,9 @@ main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "advise") == 0) {
 		return case_advise();
 	}
-	fprintf(stderr, "usage: huge_pages place|advise\n");
+	if (argc == 2 && strcmp(argv[1], "stale") == 0) {
+		return case_stale();
+	}
+	fprintf(stderr, "usage: huge_pages place|advise|stale\n");
 	return 2;
 }
