@@ -87,6 +87,16 @@ calloc(size_t count, size_t size)
 	return alloc_calloc_slow(count, size, __builtin_return_address(0));
 }
 
+/* Sets errno to ENOMEM when jemalloc returned NULL without setting it (huge sizes). */
+static void *
+alloc_checked(void *result)
+{
+	if (result == NULL) {
+		errno = ENOMEM;
+	}
+	return result;
+}
+
 static SX_NOINLINE void *
 alloc_realloc_slow(void *ptr, size_t size)
 {
@@ -97,16 +107,33 @@ alloc_realloc_slow(void *ptr, size_t size)
 		return sej_realloc(ptr, size == 0 && ptr != NULL ? 0 : ALLOC_MIN_BYTES);
 	}
 	if (size < alloc_large_threshold) {
+		return alloc_checked(sej_realloc(ptr, size));
+	}
+
+	if (ptr == NULL) {
+		return alloc_admit(size, ALLOC_KIND_REALLOC) ? alloc_checked(sej_malloc(size)) : NULL;
+	}
+
+	/*
+	 * NOTE: shrinking, or growing within the block's usable size, is not
+	 * checked. The usable size can exceed the size admitted at allocation by
+	 * up to a quarter (jemalloc's size classes), and growing into it commits
+	 * that part unchecked.
+	 */
+	old_size = sej_malloc_usable_size(ptr);
+	if (size <= old_size) {
 		return sej_realloc(ptr, size);
 	}
 
-	old_size = ptr != NULL ? sej_malloc_usable_size(ptr) : 0;
-
-	/* Shrinking, or growing within the block, commits nothing new. */
-	if (size > old_size && !alloc_admit(size - old_size, ALLOC_KIND_REALLOC)) {
-		return NULL;
+	switch (alloc_grow_in_place(ptr, old_size, size, 0)) {
+	case ALLOC_GROW_DONE:
+		return ptr;
+	case ALLOC_GROW_MOVE:
+		return alloc_checked(sej_realloc(ptr, size));
+	case ALLOC_GROW_REFUSED:
+		break;
 	}
-	return sej_realloc(ptr, size);
+	return NULL;
 }
 
 SX_EXPORT void *

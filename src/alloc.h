@@ -85,4 +85,20 @@ SX_HIDDEN const char *alloc_kind_name(alloc_kind_t kind);
  */
 SX_HIDDEN bool alloc_admit(size_t bytes, alloc_kind_t kind);
 
+/* Outcomes of alloc_grow_in_place. */
+typedef enum {
+	ALLOC_GROW_DONE,     /* grown in place: return the same pointer */
+	ALLOC_GROW_MOVE,     /* admitted as a move: call jemalloc's realloc */
+	ALLOC_GROW_REFUSED,  /* refused: errno is ENOMEM and the block is unchanged */
+} alloc_grow_t;
+
+/*
+ * Grows ptr's block (old_size usable bytes) to size bytes in place if
+ * jemalloc can, after the governor admits the new part. Otherwise admits a
+ * move, which also keeps the old block's pages resident. Precondition:
+ * size > old_size.
+ */
+SX_HIDDEN alloc_grow_t alloc_grow_in_place(void *ptr, size_t old_size, size_t size,
+    int flags);
+
 #endif

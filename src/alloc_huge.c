@@ -66,6 +66,15 @@ alloc_huge_read_page_bytes(void)
 	return (size_t)bytes;
 }
 
+void
+alloc_huge_resolve_next(void)
+{
+	madvise_fn_t next;
+
+	*(void **)&next = dlsym(RTLD_NEXT, "madvise");
+	atomic_store_explicit(&alloc_huge_next_madvise, next, memory_order_release);
+}
+
 /*
  * Returns true when RLIMIT_AS or RLIMIT_DATA is finite. Both count address
  * space, and each placed block reserves up to one huge page more of it: under
@@ -85,11 +94,7 @@ void
 alloc_huge_init(void)
 {
 	thp_mode_t mode = thp_mode_read(options.sysfs_root);
-	madvise_fn_t next;
 	size_t page_bytes;
-
-	*(void **)&next = dlsym(RTLD_NEXT, "madvise");
-	atomic_store_explicit(&alloc_huge_next_madvise, next, memory_order_release);
 
 	if (!options.huge_pages) {
 		log_message(LOG_LEVEL_INFO, "huge pages: large blocks keep jemalloc's placement "
@@ -167,14 +172,26 @@ alloc_huge_is_block_tail(const char *begin, size_t length)
 	    && length <= (size_t)(alloc_huge_last_end - begin);
 }
 
+void
+alloc_huge_forget(const void *addr, size_t length)
+{
+	uintptr_t begin = (uintptr_t)addr;
+	uintptr_t end = length > UINTPTR_MAX - begin ? UINTPTR_MAX : begin + length;
+
+	if (alloc_huge_last_start != NULL && begin < (uintptr_t)alloc_huge_last_end
+	    && (uintptr_t)alloc_huge_last_start < end) {
+		alloc_huge_last_start = NULL;
+	}
+}
+
 /*
- * A MADV_HUGEPAGE request for this thread's latest placed block, rounded up
- * to the first page boundary after its start, is extended down to the
- * block's start. If the block has been freed since, the extra page belongs
- * to another block or to nothing. The advice does not change the contents of
- * another block. If the extended call fails (the extra page is no longer
- * mapped), the program's own request is made instead, so the result is
- * always that of the request. Every other call is forwarded unchanged.
+ * The first MADV_HUGEPAGE request for this thread's latest placed block,
+ * rounded up to the first page boundary after the block's start, is
+ * extended down to that start. The record is dropped after that request,
+ * and as soon as the program advises, maps or unmaps any part of the block
+ * itself, so the shim never overrides the program's own advice. If the
+ * extended call fails, the program's own request is made instead. Every
+ * other call is forwarded unchanged.
  */
 SX_EXPORT int
 madvise(void *addr, size_t length, int advice)
@@ -183,9 +200,11 @@ madvise(void *addr, size_t length, int advice)
 	int saved_errno = errno;
 
 	if (advice != MADV_HUGEPAGE || !alloc_huge_is_block_tail(addr, length)) {
+		alloc_huge_forget(addr, length);
 		return alloc_huge_forward(addr, length, advice);
 	}
 
+	alloc_huge_last_start = NULL;
 	if (alloc_huge_forward(start, length + (size_t)((char *)addr - start), advice) == 0) {
 		return 0;
 	}

@@ -38,6 +38,16 @@ SX_HIDDEN void alloc_huge_init(void);
  */
 SX_HIDDEN void *alloc_huge_malloc(size_t size, bool zero);
 
+/* Looks up libc's madvise for forwarding. Called first at start-up, even when disabled. */
+SX_HIDDEN void alloc_huge_resolve_next(void);
+
+/*
+ * Drops the calling thread's record of its latest placed block if
+ * [addr, addr + length) overlaps it: the program maps, unmaps or advises
+ * that memory itself, so its own later advice must not be extended.
+ */
+SX_HIDDEN void alloc_huge_forget(const void *addr, size_t length);
+
 /*
  * jemalloc's own madvise (renamed by scripts/jemalloc-rename): the system
  * call, so jemalloc's purges do not pass the interposer.

@@ -2,9 +2,11 @@
  * jemalloc's non-standard API (mallocx, sdallocx, mallctl, ...). A program
  * linked with -ljemalloc resolves these to the shim's copy, so its pointers
  * and the shim's malloc/free stay in one heap. These forward without
- * governor checks, except mallocx and rallocx at or above the threshold.
+ * governor checks, except mallocx, rallocx and xallocx at or above the
+ * threshold.
  */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "alloc.h"
 #include "je.h"
@@ -22,20 +24,54 @@ mallocx(size_t size, int flags)
 SX_EXPORT void *
 rallocx(void *ptr, size_t size, int flags)
 {
-	if (SX_UNLIKELY(size >= alloc_large_threshold)) {
-		size_t old_size = sej_sallocx(ptr, 0);
+	size_t old_size;
 
-		if (size > old_size && !alloc_admit(size - old_size, ALLOC_KIND_REALLOC)) {
-			return NULL;
-		}
+	if (SX_LIKELY(size < alloc_large_threshold)) {
+		return sej_rallocx(ptr, size, flags);
 	}
-	return sej_rallocx(ptr, size, flags);
+
+	old_size = sej_sallocx(ptr, 0);
+	if (size <= old_size) {
+		return sej_rallocx(ptr, size, flags);
+	}
+	switch (alloc_grow_in_place(ptr, old_size, size, flags)) {
+	case ALLOC_GROW_DONE:
+		return ptr;
+	case ALLOC_GROW_MOVE:
+		return sej_rallocx(ptr, size, flags);
+	case ALLOC_GROW_REFUSED:
+		break;
+	}
+	return NULL;
 }
 
+/*
+ * Growth past the threshold is admitted first. A refusal leaves the block
+ * as it is, which is how xallocx reports that it could not grow.
+ */
 SX_EXPORT size_t
 xallocx(void *ptr, size_t size, size_t extra, int flags)
 {
-	return sej_xallocx(ptr, size, extra, flags);
+	size_t old_size, requested;
+
+	if (SX_LIKELY(size < alloc_large_threshold && extra < alloc_large_threshold - size)) {
+		return sej_xallocx(ptr, size, extra, flags);
+	}
+
+	old_size = sej_sallocx(ptr, 0);
+	requested = extra > SIZE_MAX - size ? SIZE_MAX : size + extra;
+	if (requested <= old_size) {
+		return sej_xallocx(ptr, size, extra, flags);
+	}
+	if (extra > 0 && sej_nallocx(requested, flags) != 0
+	    && alloc_admit(sej_nallocx(requested, flags) - old_size, ALLOC_KIND_REALLOC)) {
+		return sej_xallocx(ptr, size, extra, flags);
+	}
+	if (size > old_size && sej_nallocx(size, flags) != 0
+	    && alloc_admit(sej_nallocx(size, flags) - old_size, ALLOC_KIND_REALLOC)) {
+		return sej_xallocx(ptr, size, 0, flags);
+	}
+	return old_size;
 }
 
 SX_EXPORT size_t

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "alloc_huge.h"
 #include "mmap.h"
 
 typedef void *(*mmap_fn_t)(void *, size_t, int, int, int, off_t);
@@ -78,13 +79,19 @@ mmap_forward(void *addr, size_t length, int prot, int flags, int fd, off_t offse
 SX_EXPORT void *
 mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
 {
+	void *result;
+
 	/* Lengths past PTRDIFF_MAX go straight to the kernel, which rejects them itself. */
 	if (SX_UNLIKELY(length >= alloc_large_threshold) && length <= PTRDIFF_MAX
 	    && mmap_commits_memory(prot, flags)
 	    && !alloc_admit(length, ALLOC_KIND_MMAP)) {
 		return MAP_FAILED;
 	}
-	return mmap_forward(addr, length, prot, flags, fd, offset);
+	result = mmap_forward(addr, length, prot, flags, fd, offset);
+	if (result != MAP_FAILED) {
+		alloc_huge_forget(result, length);
+	}
+	return result;
 }
 
 SX_EXPORT void *mmap64(void *addr, size_t length, int prot, int flags, int fd,
@@ -95,6 +102,7 @@ munmap(void *addr, size_t length)
 {
 	munmap_fn_t next = atomic_load_explicit(&next_munmap, memory_order_acquire);
 
+	alloc_huge_forget(addr, length);
 	if (next != NULL) {
 		return next(addr, length);
 	}
@@ -124,6 +132,10 @@ mremap(void *old_address, size_t old_size, size_t new_size, int flags, ...)
 	    && new_size - old_size >= alloc_large_threshold
 	    && !alloc_admit(new_size - old_size, ALLOC_KIND_MREMAP)) {
 		return MAP_FAILED;
+	}
+	alloc_huge_forget(old_address, old_size);
+	if (new_address != NULL) {
+		alloc_huge_forget(new_address, new_size);
 	}
 
 	if (next != NULL) {

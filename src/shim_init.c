@@ -72,13 +72,15 @@ shim_start(void)
 {
 	options_load();
 	blas_exports_init();
+	/* Forwarding goes through libc, so wrappers preloaded after the shim see the calls. */
+	mmap_resolve_next();
+	alloc_huge_resolve_next();
 	if (options.disable) {
 		log_message(LOG_LEVEL_INFO, "disabled by SAFEEXEC_DISABLE: plain jemalloc, "
 		    "no governor");
 		return;
 	}
 
-	mmap_resolve_next();
 	alloc_find_loader();
 	governor_init();
 	gate_init();

@@ -274,6 +274,48 @@ START_TEST(stale_record_keeps_advice_working)
 }
 END_TEST
 
+/* The shim never overrides a program's own advice for its block's first page. */
+START_TEST(own_advice_on_first_page_kept)
+{
+	char *mode = test_read_file("/sys/kernel/mm/transparent_hugepage/enabled");
+	run_result_t result;
+
+	run_huge_case("nohuge", NULL, NULL, &result);
+	ck_assert_int_eq(output_int(result.out, "first_byte_advised"), 0);
+	if (mode != NULL && strstr(mode, "[never]") == NULL) {
+		ck_assert_int_eq(output_int(result.out, "nohuge_rc"), 0);
+		ck_assert_int_eq(output_int(result.out, "first_byte_no_huge"), 1);
+	}
+	test_run_free(&result);
+	free(mode);
+}
+END_TEST
+
+/* A madvise wrapper preloaded after the shim receives the program's calls, also when disabled. */
+START_TEST(later_madvise_wrapper_sees_calls)
+{
+	char program[512], counter[600], preload[1300];
+	char *argv[] = { (char *)test_prog_path("huge_pages", program, sizeof(program)),
+	    "count", NULL };
+	char *env[3] = { preload, NULL, NULL };
+	run_result_t result;
+
+	test_prog_path("libsxmadvisecounter.so", counter, sizeof(counter));
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s:%s", test_getenv("SAFEEXEC_SHIM"),
+	    counter);
+	ck_assert_int_eq(test_run(argv, env, false, 60, &result), 0);
+	ck_assert_msg(result.exit_code == 0, "huge_pages count: %s%s", result.out, result.err);
+	ck_assert_int_eq(output_int(result.out, "wrapper_calls"), 1);
+	test_run_free(&result);
+
+	env[1] = "SAFEEXEC_DISABLE=1";
+	ck_assert_int_eq(test_run(argv, env, false, 60, &result), 0);
+	ck_assert_int_eq(output_int(result.out, "count_rc"), 0);
+	ck_assert_int_eq(output_int(result.out, "wrapper_calls"), 1);
+	test_run_free(&result);
+}
+END_TEST
+
 static Suite *
 semantics_suite(void)
 {
@@ -301,6 +343,8 @@ semantics_suite(void)
 	tcase_add_test(huge, huge_placement_off_under_address_limit);
 	tcase_add_test(huge, numpy_style_advice_covers_first_page);
 	tcase_add_test(huge, stale_record_keeps_advice_working);
+	tcase_add_test(huge, own_advice_on_first_page_kept);
+	tcase_add_test(huge, later_madvise_wrapper_sees_calls);
 	suite_add_tcase(suite, parity);
 	suite_add_tcase(suite, huge);
 	suite_add_tcase(suite, concurrency);

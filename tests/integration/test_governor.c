@@ -72,6 +72,21 @@ START_TEST(lowest_threshold_covers_mid_sizes)
 }
 END_TEST
 
+/* A realloc that moves keeps the old block resident while it copies: both count. */
+START_TEST(realloc_growth_stays_under_budget)
+{
+	char *env[] = { "SAFEEXEC_MEMORY_LIMIT=256M", "SAFEEXEC_STALL_TIMEOUT=100ms", NULL };
+	run_result_t result;
+
+	run_limit_case("realloc", env, true, &result);
+	ck_assert_int_eq((int)output_value(result.out, "refused"), 1);
+	ck_assert_int_eq((int)output_value(result.out, "enomem"), 1);
+	ck_assert_double_lt(output_value(result.out, "peak_rss_kib"), 256 * 1024);
+	ck_assert_double_ge(output_value(result.out, "reached_mib"), 64);
+	test_run_free(&result);
+}
+END_TEST
+
 START_TEST(without_shim_grows_past)
 {
 	run_result_t result;
@@ -295,6 +310,7 @@ governor_suite(void)
 
 	tcase_add_test(limits, budget_refuses_before_limit);
 	tcase_add_test(limits, lowest_threshold_covers_mid_sizes);
+	tcase_add_test(limits, realloc_growth_stays_under_budget);
 	tcase_add_test(limits, without_shim_grows_past);
 	tcase_add_test(limits, purge_before_refusal);
 	tcase_add_test(limits, stall_ends_at_deadline);

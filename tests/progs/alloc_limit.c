@@ -5,6 +5,9 @@
  *            1 GiB is held; prints blocks, errno and peak RSS (VmHWM).
  *   grow_mid: the same with 96 KiB blocks, from malloc and calloc in turn,
  *            for a threshold between the fast path's bound and 1 MiB.
+ *   realloc: grows one buffer by 1 MiB per realloc, touching the new part,
+ *            until realloc returns NULL or 1 GiB; prints the size reached and
+ *            peak RSS. Each move copies while the old block stays resident.
  *   purge:   touch and free 300 MiB in 1 MiB blocks (jemalloc keeps them),
  *            then request 300 MiB at once; prints whether it succeeded.
  *   stall:   hold 300 MiB, then request 200 MiB; prints the result and the
@@ -108,6 +111,32 @@ case_grow_mid(void)
 }
 
 static int
+case_realloc(void)
+{
+	size_t size = MIB;
+	char *buffer = touch(malloc(size), size);
+	int saved_errno = 0;
+
+	while (buffer != NULL && size < 1024 * MIB) {
+		char *grown;
+
+		errno = 0;
+		grown = realloc(buffer, size + MIB);
+		if (grown == NULL) {
+			saved_errno = errno;
+			break;
+		}
+		buffer = grown;
+		memset(buffer + size, 0x5a, MIB);
+		size += MIB;
+	}
+	printf("reached_mib=%zu\nrefused=%d\nenomem=%d\npeak_rss_kib=%ld\n", size / MIB,
+	    size < 1024 * MIB, saved_errno == ENOMEM, read_status_kib("VmHWM:"));
+	free(buffer);
+	return 0;
+}
+
+static int
 case_purge(void)
 {
 	char *blocks[300];
@@ -171,7 +200,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: alloc_limit grow|grow_mid|purge|stall|release\n");
+		fprintf(stderr, "usage: alloc_limit grow|grow_mid|realloc|purge|stall|release\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "grow") == 0) {
@@ -179,6 +208,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "grow_mid") == 0) {
 		return case_grow_mid();
+	}
+	if (strcmp(argv[1], "realloc") == 0) {
+		return case_realloc();
 	}
 	if (strcmp(argv[1], "purge") == 0) {
 		return case_purge();

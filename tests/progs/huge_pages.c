@@ -10,10 +10,15 @@
  *           ("hg" in smaps VmFlags). Also checks that MADV_DONTNEED is
  *           forwarded: a touched page reads as zero after it, and that an
  *           unaligned start still fails with EINVAL.
+ *   nohuge: advises a block's first page MADV_NOHUGEPAGE and the rest
+ *           MADV_HUGEPAGE, numpy-style; prints the first byte's advice.
+ *   count:  makes one madvise call and prints how many calls reached a
+ *           wrapper preloaded after the shim (0 if none is loaded).
  *   stale:  frees a placed block, maps memory right after its first page
  *           where the kernel allows, and advises that mapping; prints the
  *           result, which must be success.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,9 +56,12 @@ case_place(void)
 	return 0;
 }
 
-/* 1 if the smaps entry holding address has "hg" in VmFlags, 0 if not, -1 if not found. */
+/*
+ * 1 if the smaps entry holding address has flag (" hg", " nh") in VmFlags,
+ * 0 if not, -1 if no entry holds it.
+ */
 static int
-advised_at(const void *address)
+flag_at(const void *address, const char *flag)
 {
 	FILE *smaps = fopen("/proc/self/smaps", "r");
 	char line[512];
@@ -65,7 +73,7 @@ advised_at(const void *address)
 		if (sscanf(line, "%lx-%lx ", &low, &high) == 2) {
 			inside = (uintptr_t)address >= low && (uintptr_t)address < high;
 		} else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
-			result = strstr(line, " hg") != NULL;
+			result = strstr(line, flag) != NULL;
 			break;
 		}
 	}
@@ -73,6 +81,12 @@ advised_at(const void *address)
 		fclose(smaps);
 	}
 	return result;
+}
+
+static int
+advised_at(const void *address)
+{
+	return flag_at(address, " hg");
 }
 
 static int
@@ -137,6 +151,40 @@ case_stale(void)
 	return 0;
 }
 
+static int
+case_nohuge(void)
+{
+	char *block = malloc(BLOCK_BYTES);
+	uintptr_t first_page = (uintptr_t)block & ~(PAGE_BYTES - 1);
+	int rc_no, rc_yes;
+
+	if (block == NULL) {
+		printf("alloc_failed=1\n");
+		return 1;
+	}
+	rc_no = madvise((void *)first_page, PAGE_BYTES, MADV_NOHUGEPAGE);
+	rc_yes = madvise((void *)(first_page + PAGE_BYTES),
+	    BLOCK_BYTES - (first_page + PAGE_BYTES - (uintptr_t)block), MADV_HUGEPAGE);
+	printf("nohuge_rc=%d\nhuge_rc=%d\nfirst_byte_advised=%d\nfirst_byte_no_huge=%d\n",
+	    rc_no, rc_yes, advised_at(block), flag_at(block, " nh"));
+	free(block);
+	return 0;
+}
+
+static int
+case_count(void)
+{
+	int (*calls)(void);
+	char *block = malloc(BLOCK_BYTES);
+	uintptr_t page = ((uintptr_t)block + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1);
+	int rc = madvise((void *)page, PAGE_BYTES, MADV_NORMAL);
+
+	*(void **)&calls = dlsym(RTLD_DEFAULT, "sx_madvise_counter_calls");
+	printf("count_rc=%d\nwrapper_calls=%d\n", rc, calls != NULL ? calls() : 0);
+	free(block);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -149,6 +197,12 @@ main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "stale") == 0) {
 		return case_stale();
 	}
-	fprintf(stderr, "usage: huge_pages place|advise|stale\n");
+	if (argc == 2 && strcmp(argv[1], "nohuge") == 0) {
+		return case_nohuge();
+	}
+	if (argc == 2 && strcmp(argv[1], "count") == 0) {
+		return case_count();
+	}
+	fprintf(stderr, "usage: huge_pages place|advise|nohuge|count|stale\n");
 	return 2;
 }
