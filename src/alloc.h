@@ -71,6 +71,7 @@ typedef enum {
 	ALLOC_KIND_CXX_NEW,
 	ALLOC_KIND_MMAP,
 	ALLOC_KIND_MREMAP,
+	ALLOC_KIND_XALLOCX,   /* in-place growth: refused at once, never stalled or forced */
 	ALLOC_KIND_COUNT
 } alloc_kind_t;
 

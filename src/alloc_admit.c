@@ -62,7 +62,7 @@ alloc_kind_name(alloc_kind_t kind)
 {
 	static const char *const names[ALLOC_KIND_COUNT] = {
 		"malloc", "calloc", "realloc", "aligned allocation", "operator new",
-		"mmap", "mremap",
+		"mmap", "mremap", "xallocx",
 	};
 
 	return kind < ALLOC_KIND_COUNT ? names[kind] : "allocation";

@@ -47,7 +47,8 @@ rallocx(void *ptr, size_t size, int flags)
 
 /*
  * Growth past the threshold is admitted first. A refusal leaves the block
- * as it is, which is how xallocx reports that it could not grow.
+ * as it is, which is how xallocx reports that it could not grow, so the
+ * governor refuses it at once rather than stalling.
  */
 SX_EXPORT size_t
 xallocx(void *ptr, size_t size, size_t extra, int flags)
@@ -64,11 +65,11 @@ xallocx(void *ptr, size_t size, size_t extra, int flags)
 		return sej_xallocx(ptr, size, extra, flags);
 	}
 	if (extra > 0 && sej_nallocx(requested, flags) != 0
-	    && alloc_admit(sej_nallocx(requested, flags) - old_size, ALLOC_KIND_REALLOC)) {
+	    && alloc_admit(sej_nallocx(requested, flags) - old_size, ALLOC_KIND_XALLOCX)) {
 		return sej_xallocx(ptr, size, extra, flags);
 	}
 	if (size > old_size && sej_nallocx(size, flags) != 0
-	    && alloc_admit(sej_nallocx(size, flags) - old_size, ALLOC_KIND_REALLOC)) {
+	    && alloc_admit(sej_nallocx(size, flags) - old_size, ALLOC_KIND_XALLOCX)) {
 		return sej_xallocx(ptr, size, 0, flags);
 	}
 	return old_size;

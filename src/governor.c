@@ -229,12 +229,19 @@ governor_decide(size_t bytes, alloc_kind_t kind)
 	}
 
 	/* Over the line: give back what the program freed, then look again. */
-	fmt_format(reason, sizeof(reason), "before a %s of %zu bytes", alloc_kind_name(kind),
+	fmt_format(reason, sizeof(reason), "before %s of %zu bytes", alloc_kind_name(kind),
 	    bytes);
 	cleanup_run_all(reason);
 	if (governor_fits(bytes, true)) {
 		governor_log_prediction(bytes, "admitted after cleanup");
 		return true;
+	}
+
+	/* xallocx leaves the block as it is when refused: nothing to wait or force for. */
+	if (kind == ALLOC_KIND_XALLOCX) {
+		governor_log_prediction(bytes, "refused");
+		atomic_fetch_add(&governor_counts.refusals, 1);
+		return false;
 	}
 
 	retry = governor_is_quick_retry(bytes);

@@ -87,6 +87,21 @@ START_TEST(realloc_growth_stays_under_budget)
 }
 END_TEST
 
+/* xallocx growth past the budget is refused at once: the block stays as it was. */
+START_TEST(xallocx_growth_refused_at_once)
+{
+	char *env[] = { "SAFEEXEC_MEMORY_LIMIT=256M", "SAFEEXEC_LOG_LEVEL=info", NULL };
+	run_result_t result;
+
+	run_limit_case("xallocx", env, true, &result);
+	ck_assert_int_eq((int)output_value(result.out, "grew"), 0);
+	ck_assert_double_lt(output_value(result.out, "seconds"), 1.0);
+	ck_assert_ptr_nonnull(strstr(result.err, "before xallocx of"));
+	ck_assert_ptr_nonnull(strstr(result.err, "predicted"));
+	test_run_free(&result);
+}
+END_TEST
+
 START_TEST(without_shim_grows_past)
 {
 	run_result_t result;
@@ -311,6 +326,7 @@ governor_suite(void)
 	tcase_add_test(limits, budget_refuses_before_limit);
 	tcase_add_test(limits, lowest_threshold_covers_mid_sizes);
 	tcase_add_test(limits, realloc_growth_stays_under_budget);
+	tcase_add_test(limits, xallocx_growth_refused_at_once);
 	tcase_add_test(limits, without_shim_grows_past);
 	tcase_add_test(limits, purge_before_refusal);
 	tcase_add_test(limits, stall_ends_at_deadline);

@@ -8,6 +8,9 @@
  *   realloc: grows one buffer by 1 MiB per realloc, touching the new part,
  *            until realloc returns NULL or 1 GiB; prints the size reached and
  *            peak RSS. Each move copies while the old block stays resident.
+ *   xallocx: asks jemalloc's xallocx (the shim's copy, found with dlsym) to
+ *            grow a 1 MiB block in place to 400 MiB; prints whether it grew
+ *            and how long the call took.
  *   purge:   touch and free 300 MiB in 1 MiB blocks (jemalloc keeps them),
  *            then request 300 MiB at once; prints whether it succeeded.
  *   stall:   hold 300 MiB, then request 200 MiB; prints the result and the
@@ -15,6 +18,7 @@
  *   release: hold 300 MiB, then request 200 MiB while another thread frees
  *            the 300 MiB after 300 ms; prints the result.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -137,6 +141,29 @@ case_realloc(void)
 }
 
 static int
+case_xallocx(void)
+{
+	size_t (*xallocx_fn)(void *, size_t, size_t, int);
+	void *(*mallocx_fn)(size_t, int);
+	double start;
+	size_t result;
+	char *block;
+
+	*(void **)&xallocx_fn = dlsym(RTLD_DEFAULT, "xallocx");
+	*(void **)&mallocx_fn = dlsym(RTLD_DEFAULT, "mallocx");
+	if (xallocx_fn == NULL || mallocx_fn == NULL) {
+		printf("no_jemalloc_api=1\n");
+		return 1;
+	}
+	block = touch(mallocx_fn(MIB, 0), MIB);
+	start = now_seconds();
+	result = xallocx_fn(block, 400 * MIB, 0, 0);
+	printf("grew=%d\nseconds=%.3f\n", result >= 400 * MIB, now_seconds() - start);
+	free(block);
+	return 0;
+}
+
+static int
 case_purge(void)
 {
 	char *blocks[300];
@@ -200,7 +227,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: alloc_limit grow|grow_mid|realloc|purge|stall|release\n");
+		fprintf(stderr, "usage: alloc_limit grow|grow_mid|realloc|xallocx|purge|stall|release\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "grow") == 0) {
@@ -211,6 +238,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "realloc") == 0) {
 		return case_realloc();
+	}
+	if (strcmp(argv[1], "xallocx") == 0) {
+		return case_xallocx();
 	}
 	if (strcmp(argv[1], "purge") == 0) {
 		return case_purge();
