@@ -31,10 +31,7 @@ alloc_malloc_slow(size_t size, const void *caller)
 	    && !alloc_admit(size, ALLOC_KIND_MALLOC)) {
 		return NULL;
 	}
-	if (size >= alloc_huge_min_bytes) {
-		return alloc_huge_malloc(size, false);
-	}
-	return sej_malloc(size);
+	return alloc_huge_malloc(size, false);
 }
 
 SX_EXPORT void *
@@ -70,10 +67,7 @@ alloc_calloc_slow(size_t count, size_t size, const void *caller)
 	    && !alloc_admit(total, ALLOC_KIND_CALLOC)) {
 		return NULL;
 	}
-	if (total >= alloc_huge_min_bytes) {
-		return alloc_huge_malloc(total, true);
-	}
-	return sej_calloc(count, size);
+	return alloc_huge_malloc(total, true);
 }
 
 SX_EXPORT void *

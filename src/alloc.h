@@ -47,8 +47,8 @@ alloc_is_fast(size_t size)
 }
 
 /*
- * Sets the threshold, raised to ALLOC_GOVERNED_MIN_BYTES if below it;
- * start-up only.
+ * Sets the threshold, raised to ALLOC_GOVERNED_MIN_BYTES if below it.
+ * Called at start-up only.
  */
 SX_HIDDEN void alloc_set_threshold(size_t threshold_bytes);
 
@@ -71,7 +71,7 @@ typedef enum {
 	ALLOC_KIND_CXX_NEW,
 	ALLOC_KIND_MMAP,
 	ALLOC_KIND_MREMAP,
-	ALLOC_KIND_XALLOCX,   /* in-place growth: refused at once, never stalled or forced */
+	ALLOC_KIND_XALLOCX,
 	ALLOC_KIND_COUNT
 } alloc_kind_t;
 
@@ -85,6 +85,13 @@ SX_HIDDEN const char *alloc_kind_name(alloc_kind_t kind);
  * is always admitted.
  */
 SX_HIDDEN bool alloc_admit(size_t bytes, alloc_kind_t kind);
+
+/*
+ * Like alloc_admit, for a caller that keeps what it has when refused
+ * (xallocx): a request that does not fit after cleanup is refused at once,
+ * without a stall and without the admission after quick retries.
+ */
+SX_HIDDEN bool alloc_admit_now(size_t bytes, alloc_kind_t kind);
 
 /* Outcomes of alloc_grow_in_place. */
 typedef enum {

@@ -68,16 +68,28 @@ alloc_kind_name(alloc_kind_t kind)
 	return kind < ALLOC_KIND_COUNT ? names[kind] : "allocation";
 }
 
-bool
-alloc_admit(size_t bytes, alloc_kind_t kind)
+static bool
+alloc_decide(size_t bytes, alloc_kind_t kind, bool may_wait)
 {
 	int saved_errno = errno;
 
-	if (!governor_admit(bytes, kind)) {
+	if (!governor_admit(bytes, kind, may_wait)) {
 		errno = ENOMEM;
 		return false;
 	}
 	/* Reading limit files must not leave a stray errno behind a successful malloc. */
 	errno = saved_errno;
 	return true;
+}
+
+bool
+alloc_admit(size_t bytes, alloc_kind_t kind)
+{
+	return alloc_decide(bytes, kind, true);
+}
+
+bool
+alloc_admit_now(size_t bytes, alloc_kind_t kind)
+{
+	return alloc_decide(bytes, kind, false);
 }

@@ -34,8 +34,7 @@ cxx_allocate(size_t size, size_t alignment)
 		return NULL;
 	}
 	if (alignment <= 16) {
-		return size >= alloc_huge_min_bytes ? alloc_huge_malloc(size, false)
-		    : sej_malloc(size);
+		return alloc_huge_malloc(size, false);
 	}
 	if (sej_posix_memalign(&ptr, alignment, size) != 0) {
 		return NULL;

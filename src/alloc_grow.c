@@ -1,8 +1,8 @@
 /*
- * How the governor admits the growth of an existing block (realloc, rallocx,
- * xallocx). Growing in place commits the new part only. A move copies into a
+ * How the governor admits the growth of an existing block (realloc and
+ * rallocx). Growing in place commits the new part only. A move copies into a
  * new block while jemalloc keeps the old one's pages for reuse, so it commits
- * the whole new block: a realloc loop that grew one buffer by 1 MiB at a time
+ * the whole new block. A realloc loop that grew one buffer by 1 MiB at a time
  * reached 483 MB under a 256 MB budget when only the difference was checked.
  */
 #include <errno.h>

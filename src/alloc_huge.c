@@ -1,5 +1,4 @@
 /* Huge page placement of large blocks, and madvise; see alloc_huge.h. */
-#include <assert.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdatomic.h>
@@ -14,7 +13,6 @@
 #include "je.h"
 #include "log.h"
 #include "options.h"
-#include "procfs.h"
 #include "thp_mode.h"
 
 size_t alloc_huge_min_bytes = SIZE_MAX;
@@ -37,34 +35,6 @@ static size_t alloc_huge_base_page_bytes = 4096;
  */
 static SX_TLS char *alloc_huge_last_start;
 static SX_TLS char *alloc_huge_last_end;
-
-/* Reads the huge page size from sysfs. Returns 0 when it is missing or implausible. */
-static size_t
-alloc_huge_read_page_bytes(void)
-{
-	char path[512], text[32];
-	uint64_t bytes = 0;
-	ssize_t length;
-
-	if (procfs_join(path, sizeof(path), options.sysfs_root,
-	    "kernel/mm/transparent_hugepage/hpage_pmd_size") < 0) {
-		return 0;
-	}
-	length = procfs_read_file(path, text, sizeof(text));
-	while (length > 0 && (text[length - 1] == '\n' || text[length - 1] == ' ')) {
-		length--;
-	}
-	if (length <= 0 || procfs_parse_u64(text, (size_t)length, &bytes) != 0) {
-		return 0;
-	}
-
-	/* PMD sizes are powers of two: 2 MiB on x86-64, 2 MiB to 512 MiB on arm64. */
-	if (bytes < ((uint64_t)64 << 10) || bytes > ((uint64_t)1 << 30)
-	    || (bytes & (bytes - 1)) != 0) {
-		return 0;
-	}
-	return (size_t)bytes;
-}
 
 void
 alloc_huge_resolve_next(void)
@@ -111,7 +81,7 @@ alloc_huge_init(void)
 		    "set, and placement costs address space)");
 		return;
 	}
-	page_bytes = alloc_huge_read_page_bytes();
+	page_bytes = thp_page_bytes_read(options.sysfs_root);
 	if (page_bytes == 0) {
 		log_message(LOG_LEVEL_INFO, "huge pages: not used (no valid "
 		    "transparent_hugepage/hpage_pmd_size)");
@@ -133,7 +103,9 @@ alloc_huge_malloc(size_t size, bool zero)
 {
 	void *ptr;
 
-	assert(size >= alloc_huge_min_bytes);
+	if (size < alloc_huge_min_bytes) {
+		return zero ? sej_calloc(1, size) : sej_malloc(size);
+	}
 
 	ptr = sej_mallocx(size, alloc_huge_align_flag | (zero ? JE_MALLOCX_ZERO : 0));
 	if (ptr == NULL) {
@@ -151,7 +123,7 @@ sej_os_madvise(void *addr, size_t length, int advice)
 	return (int)syscall(SYS_madvise, addr, length, advice);
 }
 
-/* The next madvise in symbol lookup order (libc's), or the system call before start-up. */
+/* Calls the next madvise in symbol lookup order (libc's), or the system call before start-up. */
 static int
 alloc_huge_forward(void *addr, size_t length, int advice)
 {
@@ -160,7 +132,10 @@ alloc_huge_forward(void *addr, size_t length, int advice)
 	return next != NULL ? next(addr, length, advice) : sej_os_madvise(addr, length, advice);
 }
 
-/* True when [begin, begin + length) is this thread's latest placed block less its first page. */
+/*
+ * Returns true when [begin, begin + length) is this thread's latest placed
+ * block less its first page.
+ */
 static bool
 alloc_huge_is_block_tail(const char *begin, size_t length)
 {

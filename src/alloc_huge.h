@@ -7,9 +7,9 @@
  * The shim never requests huge pages itself: in the kernel's madvise mode,
  * only memory that the program advises MADV_HUGEPAGE gets them. numpy
  * advises each array of 4 MiB and up, but from the first page boundary after
- * the array's start; for a block on a huge page boundary that leaves out the
- * whole first huge page. The interposed madvise therefore extends such a
- * request down to the start of the calling thread's latest placed block.
+ * the array's start. For a block on a huge page boundary, that leaves out the
+ * whole first huge page, so the interposed madvise extends such a request
+ * down to the start of the calling thread's latest placed block.
  * numpy (a*2+1).sum() on 4M-element arrays: 15 huge pages per array instead
  * of 14, and 3% faster (docs/benchmarks.md).
  */
@@ -32,9 +32,9 @@ SX_HIDDEN extern size_t alloc_huge_min_bytes;
 SX_HIDDEN void alloc_huge_init(void);
 
 /*
- * Allocates size bytes (zeroed when zero is true) on a huge page boundary
- * and records the block for madvise. Returns NULL with errno ENOMEM.
- * Precondition: size >= alloc_huge_min_bytes.
+ * Allocates size bytes, zeroed when zero is true. From alloc_huge_min_bytes
+ * up the block starts on a huge page boundary and is recorded for madvise;
+ * smaller blocks go where jemalloc puts them. Returns NULL with errno ENOMEM.
  */
 SX_HIDDEN void *alloc_huge_malloc(size_t size, bool zero);
 

@@ -45,6 +45,15 @@ rallocx(void *ptr, size_t size, int flags)
 	return NULL;
 }
 
+/* Admits growing a block of old_size usable bytes to hold target bytes. */
+static bool
+xallocx_admit(size_t old_size, size_t target, int flags)
+{
+	size_t new_size = sej_nallocx(target, flags);
+
+	return new_size != 0 && alloc_admit_now(new_size - old_size, ALLOC_KIND_XALLOCX);
+}
+
 /*
  * Growth past the threshold is admitted first. A refusal leaves the block
  * as it is, which is how xallocx reports that it could not grow, so the
@@ -64,12 +73,10 @@ xallocx(void *ptr, size_t size, size_t extra, int flags)
 	if (requested <= old_size) {
 		return sej_xallocx(ptr, size, extra, flags);
 	}
-	if (extra > 0 && sej_nallocx(requested, flags) != 0
-	    && alloc_admit(sej_nallocx(requested, flags) - old_size, ALLOC_KIND_XALLOCX)) {
+	if (extra > 0 && xallocx_admit(old_size, requested, flags)) {
 		return sej_xallocx(ptr, size, extra, flags);
 	}
-	if (size > old_size && sej_nallocx(size, flags) != 0
-	    && alloc_admit(sej_nallocx(size, flags) - old_size, ALLOC_KIND_XALLOCX)) {
+	if (size > old_size && xallocx_admit(old_size, size, flags)) {
 		return sej_xallocx(ptr, size, 0, flags);
 	}
 	return old_size;

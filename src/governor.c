@@ -204,7 +204,7 @@ governor_stall_alone(size_t bytes, alloc_kind_t kind)
 }
 
 static bool
-governor_decide(size_t bytes, alloc_kind_t kind)
+governor_decide(size_t bytes, alloc_kind_t kind, bool may_wait)
 {
 	governor_sample_t sample;
 	char reason[96];
@@ -237,8 +237,8 @@ governor_decide(size_t bytes, alloc_kind_t kind)
 		return true;
 	}
 
-	/* xallocx leaves the block as it is when refused: nothing to wait or force for. */
-	if (kind == ALLOC_KIND_XALLOCX) {
+	/* A caller that cannot wait keeps what it has: no stall, no forced admission. */
+	if (!may_wait) {
 		governor_log_prediction(bytes, "refused");
 		atomic_fetch_add(&governor_counts.refusals, 1);
 		return false;
@@ -277,7 +277,7 @@ governor_decide(size_t bytes, alloc_kind_t kind)
 }
 
 bool
-governor_admit(size_t bytes, alloc_kind_t kind)
+governor_admit(size_t bytes, alloc_kind_t kind, bool may_wait)
 {
 	bool admitted;
 
@@ -288,7 +288,7 @@ governor_admit(size_t bytes, alloc_kind_t kind)
 
 	atomic_fetch_add(&governor_counts.large_requests, 1);
 	governor_store_max(&governor_counts.largest_request_bytes, bytes);
-	admitted = governor_decide(bytes, kind);
+	admitted = governor_decide(bytes, kind, may_wait);
 	if (admitted) {
 		governor_note_granted(bytes);
 		/* A large allocation is a gate point: heavy work waits while the CPU is too hot. */

@@ -21,8 +21,10 @@ SX_HIDDEN void governor_init(void);
  * The decision for one large request of bytes; see alloc_admit. Never
  * called with a shim lock held; never stalls in a signal handler's nested
  * allocation (a thread already inside the governor is admitted at once).
+ * With may_wait false, a request that does not fit after cleanup is refused
+ * at once, without a stall and without the endless-retry admission.
  */
-SX_HIDDEN bool governor_admit(size_t bytes, alloc_kind_t kind);
+SX_HIDDEN bool governor_admit(size_t bytes, alloc_kind_t kind, bool may_wait);
 
 /* The governor's current reading of every source; also used by `safeexec status` and the API. */
 typedef struct {

@@ -1,4 +1,5 @@
 /* Reads the kernel's transparent huge page mode; see thp_mode.h. */
+#include <stdint.h>
 #include <string.h>
 
 #include "procfs.h"
@@ -44,6 +45,33 @@ thp_mode_read(const char *sysfs_root)
 		return THP_MODE_UNAVAILABLE;
 	}
 	return thp_mode_parse(text);
+}
+
+size_t
+thp_page_bytes_read(const char *sysfs_root)
+{
+	char path[512], text[32];
+	uint64_t bytes = 0;
+	ssize_t length;
+
+	if (procfs_join(path, sizeof(path), sysfs_root,
+	    "kernel/mm/transparent_hugepage/hpage_pmd_size") < 0) {
+		return 0;
+	}
+	length = procfs_read_file(path, text, sizeof(text));
+	while (length > 0 && (text[length - 1] == '\n' || text[length - 1] == ' ')) {
+		length--;
+	}
+	if (length <= 0 || procfs_parse_u64(text, (size_t)length, &bytes) != 0) {
+		return 0;
+	}
+
+	/* PMD sizes are powers of two: 2 MiB on x86-64, 2 MiB to 512 MiB on arm64. */
+	if (bytes < ((uint64_t)64 << 10) || bytes > ((uint64_t)1 << 30)
+	    || (bytes & (bytes - 1)) != 0) {
+		return 0;
+	}
+	return (size_t)bytes;
 }
 
 const char *

@@ -6,6 +6,8 @@
 #ifndef SX_THP_MODE_H
 #define SX_THP_MODE_H
 
+#include <stddef.h>
+
 #include "common.h"
 
 typedef enum {
@@ -18,8 +20,15 @@ typedef enum {
 /* Returns the mode selected in text (NUL-terminated), or THP_MODE_UNAVAILABLE. */
 SX_HIDDEN thp_mode_t thp_mode_parse(const char *text);
 
-/* Reads and parses the file under sysfs_root; THP_MODE_UNAVAILABLE if unreadable. */
+/* Reads and parses the file under sysfs_root. Returns THP_MODE_UNAVAILABLE if it is unreadable. */
 SX_HIDDEN thp_mode_t thp_mode_read(const char *sysfs_root);
+
+/*
+ * Reads the huge page size from <sysfs_root>/kernel/mm/transparent_hugepage/
+ * hpage_pmd_size. Returns 0 when it is missing or not a power of two from
+ * 64 KiB to 1 GiB.
+ */
+SX_HIDDEN size_t thp_page_bytes_read(const char *sysfs_root);
 
 /* Returns "unavailable", "never", "madvise" or "always". */
 SX_HIDDEN const char *thp_mode_name(thp_mode_t mode);

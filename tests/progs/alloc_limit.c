@@ -8,7 +8,7 @@
  *   realloc: grows one buffer by 1 MiB per realloc, touching the new part,
  *            until realloc returns NULL or 1 GiB; prints the size reached and
  *            peak RSS. Each move copies while the old block stays resident.
- *   xallocx: asks jemalloc's xallocx (the shim's copy, found with dlsym) to
+ *   xallocx: calls jemalloc's xallocx (the shim's copy, found with dlsym) to
  *            grow a 1 MiB block in place to 400 MiB; prints whether it grew
  *            and how long the call took.
  *   purge:   touch and free 300 MiB in 1 MiB blocks (jemalloc keeps them),

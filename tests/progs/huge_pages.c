@@ -1,12 +1,12 @@
 /*
  * Huge page placement of large blocks, checked from inside a preloaded
  * process. `huge_pages CASE` prints key=value lines:
- *   place:  eight 8 MiB blocks from malloc and one from calloc, held at once;
- *           prints how many start on a 2 MiB boundary and whether the calloc
- *           block reads as zeros.
+ *   place:  holds eight 8 MiB blocks from malloc and one from calloc at once.
+ *           Prints how many start on a 2 MiB boundary, and whether the
+ *           calloc block reads as zeros.
  *   advise: advises an 8 MiB block as numpy does (MADV_HUGEPAGE from the
  *           first page boundary after its start) and prints whether the
- *           mapping that holds the block's first byte carries the advice
+ *           mapping that contains the block's first byte carries the advice
  *           ("hg" in smaps VmFlags). Also checks that MADV_DONTNEED is
  *           forwarded: a touched page reads as zero after it, and that an
  *           unaligned start still fails with EINVAL.
@@ -57,8 +57,8 @@ case_place(void)
 }
 
 /*
- * 1 if the smaps entry holding address has flag (" hg", " nh") in VmFlags,
- * 0 if not, -1 if no entry holds it.
+ * Returns 1 if the smaps entry that contains address has flag (" hg", " nh")
+ * in VmFlags, 0 if not, and -1 if no entry contains it.
  */
 static int
 flag_at(const void *address, const char *flag)

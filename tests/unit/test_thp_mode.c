@@ -41,6 +41,25 @@ START_TEST(read_from_injected_root)
 }
 END_TEST
 
+START_TEST(page_size_read_and_checked)
+{
+	char *root = test_make_temp_dir();
+	const char *relative = "kernel/mm/transparent_hugepage/hpage_pmd_size";
+
+	ck_assert_uint_eq(thp_page_bytes_read(root), 0);
+	test_write_file(root, relative, "2097152\n");
+	ck_assert_uint_eq(thp_page_bytes_read(root), 2097152);
+	test_write_file(root, relative, "3145728\n");
+	ck_assert_uint_eq(thp_page_bytes_read(root), 0);
+	test_write_file(root, relative, "4096\n");
+	ck_assert_uint_eq(thp_page_bytes_read(root), 0);
+	test_write_file(root, relative, "2097152 kB\n");
+	ck_assert_uint_eq(thp_page_bytes_read(root), 0);
+	test_remove_tree(root);
+	free(root);
+}
+END_TEST
+
 static Suite *
 thp_mode_suite(void)
 {
@@ -50,6 +69,7 @@ thp_mode_suite(void)
 	tcase_add_test(parse, bracketed_word_selects_mode);
 	tcase_add_test(parse, unknown_text_is_unavailable);
 	tcase_add_test(parse, read_from_injected_root);
+	tcase_add_test(parse, page_size_read_and_checked);
 	suite_add_tcase(suite, parse);
 	return suite;
 }
